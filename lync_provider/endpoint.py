@@ -1,0 +1,145 @@
+"""Where and how to reach a Lync remote PowerShell endpoint.
+
+The front end pool serves remote PowerShell in IIS at ``https://<pool fqdn>/OcsPowershell``;
+an Edge server, outside the domain, is reached over plain WinRM at
+``https://<edge>:5986/wsman`` with the Lync module imported after connecting. Both are
+described by one :class:`EndpointSettings`, validated up front so that a mistake is reported
+before any connection is attempted, and so that insecure combinations are only possible when
+someone asked for them on purpose.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+AuthMethod = Literal["negotiate", "ntlm", "kerberos", "credssp", "basic", "certificate"]
+Encryption = Literal["auto", "always", "never"]
+
+DEFAULT_CONFIGURATION_NAME = "Microsoft.PowerShell"
+
+
+class EndpointSettings(BaseModel):
+    """Connection settings for one remote PowerShell endpoint.
+
+    Give either ``url`` or ``host`` (with ``port``, ``path`` and ``use_tls``). The password
+    is a ``SecretStr``: it prints as ``**********`` in every repr, log line and error.
+    """
+
+    # hide_input_in_errors: a validation error must not echo the input, which holds the password.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    url: str | None = Field(
+        default=None, description="e.g. https://pool01.contoso.com/OcsPowershell"
+    )
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    path: str | None = None
+    use_tls: bool = True
+
+    auth: AuthMethod = "negotiate"
+    encryption: Encryption = "auto"
+    verify_certificate: bool = Field(
+        default=True,
+        description="Validate the server certificate. Turning this off must be explicit.",
+    )
+    ca_bundle: Path | None = Field(
+        default=None, description="PEM file of the CA(s) that issued the server certificate"
+    )
+    username: str | None = None
+    password: SecretStr | None = None
+    certificate_pem: Path | None = Field(default=None, description="client cert (certificate auth)")
+    certificate_key_pem: Path | None = None
+
+    configuration_name: str = DEFAULT_CONFIGURATION_NAME
+    import_module: str | None = Field(
+        default=None,
+        description="Module to import after connecting, e.g. 'Lync' on a plain WinRM endpoint",
+    )
+    connect_timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    operation_timeout: float = Field(
+        default=120.0, gt=0, description="seconds one cmdlet call may take in all"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EndpointSettings:
+        if (self.url is None) == (self.host is None):
+            raise ValueError("give either 'url' or 'host', not both and not neither")
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"url {self.url!r} is not an http(s) URL such as "
+                    "https://pool01.contoso.com/OcsPowershell"
+                )
+            try:
+                _ = parts.port
+            except ValueError as err:
+                raise ValueError(f"url {self.url!r} has an invalid port") from err
+        tls = self.scheme == "https"
+        needs_password = self.auth in ("basic", "ntlm", "negotiate", "credssp")
+        if needs_password and (not self.username or self.password is None):
+            raise ValueError(f"auth={self.auth} needs a username and a password")
+        if self.auth == "certificate":
+            if not tls:
+                raise ValueError("auth=certificate works only over HTTPS")
+            if self.certificate_pem is None or self.certificate_key_pem is None:
+                raise ValueError("auth=certificate needs certificate_pem and certificate_key_pem")
+        if not tls and self.auth == "basic" and self.encryption != "never":
+            raise ValueError(
+                "Basic authentication over plain HTTP sends the password in clear text and "
+                "WinRM cannot encrypt Basic messages. Use HTTPS, or NTLM/Negotiate (which "
+                "encrypt the messages over HTTP); set encryption='never' only on purpose, "
+                "e.g. against a loopback emulator."
+            )
+        if tls and self.encryption == "always" and self.auth in ("basic", "certificate"):
+            raise ValueError(
+                f"encryption='always' is not available with auth={self.auth}; over HTTPS "
+                "TLS already encrypts, leave encryption='auto'"
+            )
+        if self.ca_bundle is not None and not self.verify_certificate:
+            raise ValueError("ca_bundle is given but verify_certificate is off; choose one")
+        return self
+
+    @property
+    def scheme(self) -> str:
+        """``https`` or ``http``."""
+        if self.url is not None:
+            return urlsplit(self.url).scheme
+        return "https" if self.use_tls else "http"
+
+    @property
+    def hostname(self) -> str:
+        """The server name the connection goes to."""
+        if self.url is not None:
+            name = urlsplit(self.url).hostname
+            assert name is not None  # checked by the validator
+            return name
+        assert self.host is not None
+        return self.host
+
+    @property
+    def effective_port(self) -> int:
+        """The TCP port, defaulting as WinRM does (5986 over TLS, 5985 without)."""
+        if self.url is not None:
+            explicit = urlsplit(self.url).port
+            if explicit is not None:
+                return explicit
+            return 443 if self.scheme == "https" else 80
+        if self.port is not None:
+            return self.port
+        return 5986 if self.use_tls else 5985
+
+    @property
+    def effective_path(self) -> str:
+        """The URL path without its leading slash, as pypsrp wants it."""
+        path = urlsplit(self.url).path if self.url is not None else self.path or "wsman"
+        return path.lstrip("/") or "wsman"
+
+    @property
+    def display_url(self) -> str:
+        """The endpoint as shown in messages: never carries credentials."""
+        return f"{self.scheme}://{self.hostname}:{self.effective_port}/{self.effective_path}"

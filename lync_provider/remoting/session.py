@@ -1,0 +1,440 @@
+"""One pooled remote PowerShell session per endpoint and identity, shared by every thread.
+
+Opening a Lync remote session takes seconds (the server loads the Lync module into the
+runspace), so a provider that opened one per call would make ``pulumi up`` crawl. A
+:class:`LyncSession` opens its pypsrp ``RunspacePool`` lazily, keeps it for the life of the
+process, re-opens it transparently when the server has forgotten it (restart, idle timeout),
+and is closed at exit.
+
+Calls from the provider's worker threads (the Pulumi dynamic provider process serves four at
+once) are serialized on the pool. pypsrp's ``RunspacePool`` is not thread-safe: its PSRP
+fragmenter and defragmenter are shared, and with NTLM/Negotiate one sealing context whose
+sequence numbers must stay in order encrypts every message, so interleaved pipelines would
+corrupt both. The expensive part, opening, still happens once; the pool therefore asks the
+server for a single runspace, since a second one would only cost server memory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import requests
+from pypsrp.complex_objects import PSInvocationState
+from pypsrp.exceptions import (
+    AuthenticationError,
+    WinRMError,
+    WinRMTransportError,
+    WSManFaultError,
+)
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.wsman import WSMan
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from lync_provider.endpoint import EndpointSettings
+from lync_provider.remoting.commands import CmdletCall
+from lync_provider.remoting.errors import (
+    AuthenticationFailedError,
+    CertificateValidationError,
+    LyncRemotingError,
+    OperationTimeoutError,
+    ServerError,
+    TransportError,
+    WriteOutcomeUnknownError,
+    classify,
+)
+from lync_provider.remoting.results import to_record
+
+log = logging.getLogger(__name__)
+
+# WS-Management fault codes: the shell is unknown to the server (0x8033805B), and the
+# operation timed out (0x80338029, which pypsrp swallows while polling).
+_SHELL_NOT_FOUND = 2150858843
+_READ_ATTEMPTS = 3
+# The longest single Receive the server is asked to hold, in seconds.
+_MAX_RECEIVE_SECONDS = 20
+
+# System.Management.Automation.ErrorCategory, by value.
+_ERROR_CATEGORIES = [
+    "NotSpecified",
+    "OpenError",
+    "CloseError",
+    "DeviceError",
+    "DeadlockDetected",
+    "InvalidArgument",
+    "InvalidData",
+    "InvalidOperation",
+    "InvalidResult",
+    "InvalidType",
+    "MetadataError",
+    "NotImplemented",
+    "NotInstalled",
+    "ObjectNotFound",
+    "OperationStopped",
+    "OperationTimeout",
+    "SyntaxError",
+    "ParserError",
+    "PermissionDenied",
+    "ResourceBusy",
+    "ResourceExists",
+    "ResourceUnavailable",
+    "ReadError",
+    "WriteError",
+    "FromStdErr",
+    "SecurityError",
+    "ProtocolError",
+    "ConnectionError",
+    "AuthenticationError",
+    "LimitsExceeded",
+    "QuotaExceeded",
+    "NotEnabled",
+]
+
+Records = list[dict[str, Any]]
+Confirm = Callable[[], bool]
+
+
+@dataclass
+class SessionStats:
+    """Counters a test or benchmark can read to see what the session really did."""
+
+    pools_opened: int = 0
+    pools_lost: int = 0
+    invocations: int = 0
+    read_retries: int = 0
+
+
+class _ShellLostError(Exception):
+    """The server no longer knows our shell; the command never ran."""
+
+
+class LyncSession:
+    """A lazily opened RunspacePool to one endpoint as one identity."""
+
+    def __init__(self, settings: EndpointSettings) -> None:
+        self.settings = settings
+        self.stats = SessionStats()
+        self._lock = threading.Lock()
+        self._pool: RunspacePool | None = None
+
+    def __repr__(self) -> str:
+        user = self.settings.username or "<default credentials>"
+        return f"LyncSession({self.settings.display_url}, user={user!r})"
+
+    # -- public API ---------------------------------------------------------------------
+
+    def read(self, *calls: CmdletCall) -> Records:
+        """Run read-only calls, retrying transport failures with bounded backoff."""
+        for call in calls:
+            if not call.is_read:
+                raise ValueError(f"{call.cmdlet} is not a read; use write()")
+
+        def note_retry(state: RetryCallState) -> None:
+            self.stats.read_retries += 1
+            outcome = state.outcome
+            error = outcome.exception() if outcome is not None else None
+            log.warning("retrying %s after: %s", _render(calls), error)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransportError),
+            stop=stop_after_attempt(_READ_ATTEMPTS),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            before_sleep=note_retry,
+            reraise=True,
+        )
+        return retrying(self._run_reopening, calls)
+
+    def write(self, *calls: CmdletCall, confirm: Confirm | None = None) -> Records:
+        """Run calls that change the server; never repeat one blindly.
+
+        If the call fails in transit, ``confirm`` (a read-back that returns True when the
+        change is in place) decides: applied means success, not applied means it is safe to
+        send once more. Without ``confirm`` the failure is raised as
+        :class:`WriteOutcomeUnknownError`. A shell the server had forgotten is different:
+        the command was refused before it ran, so it is re-sent on a fresh pool.
+        """
+        try:
+            return self._run_reopening(calls)
+        except TransportError as err:
+            if isinstance(err, WriteOutcomeUnknownError):
+                raise
+            if confirm is None:
+                raise WriteOutcomeUnknownError(
+                    "Connection lost during a change",
+                    endpoint=err.endpoint,
+                    command=err.command,
+                    server_errors=err.server_errors,
+                ) from err
+            if confirm():
+                log.warning("%s failed in transit but took effect: %s", _render(calls), err)
+                return []
+            log.warning("%s failed in transit and did not take effect; sending it again", err)
+            return self._run_reopening(calls)
+
+    def close(self) -> None:
+        """Close the pool on the server (best effort) and forget it."""
+        with self._lock:
+            self._discard_pool(graceful=True)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _run_reopening(self, calls: Sequence[CmdletCall]) -> Records:
+        try:
+            return self._run(calls)
+        except _ShellLostError:
+            log.info("%s forgot our shell; opening a new one", self.settings.display_url)
+            self.stats.pools_lost += 1
+            try:
+                return self._run(calls)
+            except _ShellLostError as lost:
+                self._raise_transport(calls, "The server keeps dropping the shell", lost)
+
+    def _run(self, calls: Sequence[CmdletCall]) -> Records:
+        started = time.monotonic()
+        outcome = "failed"
+        try:
+            with self._lock:
+                pool = self._open_pool(calls)
+                with self._translated(calls):
+                    records = self._invoke(pool, calls)
+            outcome = f"{len(records)} object(s)"
+            return records
+        finally:
+            log.debug(
+                "%s %s -> %s in %.1f ms",
+                self.settings.display_url,
+                _render(calls),
+                outcome,
+                (time.monotonic() - started) * 1000,
+            )
+
+    def _open_pool(self, calls: Sequence[CmdletCall]) -> RunspacePool:
+        if self._pool is not None:
+            return self._pool
+        s = self.settings
+        receive = max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(s.operation_timeout)))
+        verify: bool | str = str(s.ca_bundle) if s.ca_bundle else s.verify_certificate
+        extra: dict[str, Any] = {}
+        if s.auth == "certificate":
+            extra = {
+                "certificate_pem": str(s.certificate_pem),
+                "certificate_key_pem": str(s.certificate_key_pem),
+            }
+        with self._translated(calls):
+            wsman = WSMan(
+                s.hostname,
+                port=s.effective_port,
+                path=s.effective_path,
+                ssl=s.scheme == "https",
+                auth=s.auth,
+                encryption=s.encryption,
+                username=s.username,
+                password=s.password.get_secret_value() if s.password else None,
+                cert_validation=verify,  # type: ignore[arg-type]  # pypsrp takes a CA path too
+                connection_timeout=math.ceil(s.connect_timeout),
+                read_timeout=receive + math.ceil(s.connect_timeout),
+                operation_timeout=receive,
+                **extra,
+            )
+            pool = RunspacePool(wsman, configuration_name=s.configuration_name)
+            pool.open()
+            self.stats.pools_opened += 1
+            self._pool = pool
+            if s.import_module:
+                self._invoke(pool, [CmdletCall("Import-Module", {"Name": s.import_module})])
+        log.info("opened a remote PowerShell session to %s", s.display_url)
+        return pool
+
+    def _invoke(self, pool: RunspacePool, calls: Sequence[CmdletCall]) -> Records:
+        ps = PowerShell(pool)
+        for index, call in enumerate(calls):
+            if index:
+                ps.add_statement()
+            ps.add_cmdlet(call.cmdlet)
+            for name in call.parameters:
+                ps.add_parameter(name, call.wire_value(name))
+        self.stats.invocations += 1
+        deadline = time.monotonic() + self.settings.operation_timeout
+        try:
+            ps.begin_invoke()
+        except WSManFaultError as fault:
+            if fault.code == _SHELL_NOT_FOUND:
+                self._discard_pool(graceful=False)
+                raise _ShellLostError(str(fault)) from fault
+            raise
+        while ps.state == PSInvocationState.RUNNING:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._stop_quietly(ps)
+                raise OperationTimeoutError(
+                    f"No answer within {self.settings.operation_timeout:g} s",
+                    endpoint=self.settings.display_url,
+                    command=_render(calls),
+                )
+            ps.poll_invoke(timeout=max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(remaining))))
+        for warning in ps.streams.warning:
+            log.warning("%s: %s: %s", self.settings.display_url, _render(calls), warning)
+        if ps.had_errors or ps.streams.error:
+            errors = tuple(_server_error(record) for record in ps.streams.error)
+            if not errors:
+                errors = (ServerError("the pipeline failed without an error record"),)
+            failing = _failing_call(calls, ps.streams.error)
+            raise classify(errors[0])(
+                "Lync refused the command",
+                endpoint=self.settings.display_url,
+                command=failing,
+                server_errors=errors,
+            )
+        return [to_record(obj) for obj in ps.output]
+
+    @contextmanager
+    def _translated(self, calls: Sequence[CmdletCall]) -> Iterator[None]:
+        """Turn pypsrp/requests exceptions into typed errors; drop a pool left unusable."""
+        try:
+            yield
+        except (LyncRemotingError, _ShellLostError):
+            raise
+        except AuthenticationError as err:
+            self._discard_pool(graceful=False)
+            raise AuthenticationFailedError(
+                "The server refused the credentials",
+                endpoint=self.settings.display_url,
+                command=_render(calls),
+            ) from err
+        except requests.exceptions.SSLError as err:
+            self._discard_pool(graceful=False)
+            raise CertificateValidationError(
+                f"TLS failed: {_first_line(err)}",
+                endpoint=self.settings.display_url,
+                command=_render(calls),
+            ) from err
+        except requests.exceptions.Timeout as err:
+            self._discard_pool(graceful=False)
+            raise OperationTimeoutError(
+                f"No answer within {self.settings.connect_timeout:g} s",
+                endpoint=self.settings.display_url,
+                command=_render(calls),
+            ) from err
+        except (requests.exceptions.RequestException, WinRMError, OSError) as err:
+            # The pool's state is unknown after a failure in transit; start afresh next time.
+            self._raise_transport(calls, _describe(err), err)
+
+    def _raise_transport(
+        self, calls: Sequence[CmdletCall], summary: str, cause: BaseException
+    ) -> NoReturn:
+        self._discard_pool(graceful=False)
+        raise TransportError(
+            summary, endpoint=self.settings.display_url, command=_render(calls)
+        ) from cause
+
+    def _discard_pool(self, *, graceful: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if graceful:
+            try:
+                pool.close()
+            except (WinRMError, requests.exceptions.RequestException, OSError) as err:
+                log.debug("closing %s: %s", self.settings.display_url, err)
+        pool.connection.transport.close()
+
+    def _stop_quietly(self, ps: PowerShell) -> None:
+        try:
+            ps.stop()
+        except (WinRMError, requests.exceptions.RequestException, OSError) as err:
+            log.debug("stopping a timed-out pipeline on %s: %s", self.settings.display_url, err)
+        self._discard_pool(graceful=False)
+
+
+def _render(calls: Sequence[CmdletCall]) -> str:
+    return "; ".join(call.render() for call in calls)
+
+
+def _failing_call(calls: Sequence[CmdletCall], records: Sequence[Any]) -> str:
+    """The statement the first error came from, when the server says which."""
+    for record in records:
+        name = (getattr(record, "command_name", None) or "").lower()
+        for call in calls:
+            if call.cmdlet.lower() == name:
+                return call.render()
+    return _render(calls)
+
+
+def _server_error(record: Any) -> ServerError:
+    category_value = getattr(record, "category", None)
+    category = (
+        _ERROR_CATEGORIES[category_value]
+        if isinstance(category_value, int) and 0 <= category_value < len(_ERROR_CATEGORIES)
+        else ""
+    )
+    return ServerError(
+        message=str(record),
+        fully_qualified_error_id=getattr(record, "fq_error", None) or "",
+        category=category,
+        target=getattr(record, "target_name", None) or "",
+    )
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, WSManFaultError):
+        return f"WS-Management fault {err.code}: {err.reason or err.message}"
+    if isinstance(err, WinRMTransportError):
+        return f"HTTP {err.code} from the server"
+    if isinstance(err, requests.exceptions.ConnectionError):
+        return f"Could not connect: {_first_line(err)}"
+    return f"{type(err).__name__}: {_first_line(err)}"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+# -- the process-wide registry ----------------------------------------------------------
+
+_SESSIONS: dict[tuple[str, str], LyncSession] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _identity_key(settings: EndpointSettings) -> tuple[str, str]:
+    """Endpoint and identity; the password enters only as a digest, so a rotated password
+    gets a new session and no key ever holds the secret itself."""
+    secret = settings.password.get_secret_value() if settings.password else ""
+    return (
+        settings.model_dump_json(exclude={"password"}),
+        hashlib.sha256(secret.encode()).hexdigest(),
+    )
+
+
+def session_for(settings: EndpointSettings) -> LyncSession:
+    """The process's shared session for this endpoint and identity."""
+    key = _identity_key(settings)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = _SESSIONS[key] = LyncSession(settings)
+        return session
+
+
+@atexit.register
+def close_all_sessions() -> None:
+    """Close every pool on its server; runs at interpreter exit."""
+    with _SESSIONS_LOCK:
+        sessions = list(_SESSIONS.values())
+        _SESSIONS.clear()
+    for session in sessions:
+        session.close()
