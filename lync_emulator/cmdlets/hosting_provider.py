@@ -1,0 +1,185 @@
+"""New-/Set-/Get-/Remove-/Enable-/Disable-CsHostingProvider: federation partners on the Edge.
+
+Identity and ProxyFqdn are both unique (case-insensitively); ProxyFqdn is fixed at creation:
+Set has no ``-ProxyFqdn`` in any Lync version, so changing it means Remove + New
+(lync-cmdlets.md §2). The ``Name`` property mirrors the identity, as Lync's Get output shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from lync_emulator.cmdlets.access_edge import EDGE_NAMESPACE, VERIFICATION_LEVEL
+from lync_emulator.cmdlets.base import (
+    SHOULD_PROCESS,
+    Cmdlet,
+    Family,
+    Invocation,
+    defaults,
+    get_cmdlet,
+    instance_param,
+    render,
+    requested,
+    require,
+    wrappers,
+)
+from lync_emulator.cmdlets.binding import (
+    BOOLEAN,
+    STRING,
+    SWITCH,
+    UINT64,
+    Param,
+    identity_type,
+)
+from lync_emulator.cmdlets.errors import CmdletError, already_exists, invalid_operation
+from lync_emulator.invocation import LyncObject
+from lync_emulator.store import Doc
+
+COLLECTION = "HostingProvider"
+TYPE_NAME = EDGE_NAMESPACE + "DisplayHostingProvider"
+IDENTITY = identity_type("Microsoft.Rtc.Management.Xds.XdsGlobalRelativeIdentity")
+_CLASS = "Microsoft.Rtc.Management.Internal.{}HostingProviderCmdlet"
+
+PROPERTIES: tuple[Param, ...] = (
+    Param("Enabled", BOOLEAN, default=False),
+    Param("EnabledSharedAddressSpace", BOOLEAN, default=False),
+    Param("HostsOCSUsers", BOOLEAN, default=False),
+    Param("IsLocal", BOOLEAN, default=False),
+    Param("VerificationLevel", VERIFICATION_LEVEL, default="AlwaysVerifiable"),
+    Param("AutodiscoverUrl", STRING),
+    Param("SipClientPort", UINT64, default=443),
+)
+_DISPLAY = (
+    "Identity",
+    "Name",
+    "ProxyFqdn",
+    "VerificationLevel",
+    "Enabled",
+    "EnabledSharedAddressSpace",
+    "HostsOCSUsers",
+    "IsLocal",
+    "AutodiscoverUrl",
+    "SipClientPort",
+)
+_WRAP = wrappers(PROPERTIES)
+
+
+def _render(doc: Doc) -> LyncObject:
+    return render(TYPE_NAME, doc, _DISPLAY, _WRAP, str(doc["Identity"]))
+
+
+FAMILY = Family(COLLECTION, "HostingProvider", lambda identity: identity, _render)
+
+
+def _new(inv: Invocation) -> None:
+    identity: str = inv.bound.get("Identity")
+    proxy: str = inv.bound.get("ProxyFqdn")
+    if FAMILY.find(inv.store, identity) is not None:
+        raise already_exists("HostingProvider", identity)
+    for other in inv.store.values(COLLECTION):
+        if str(other["ProxyFqdn"]).casefold() == proxy.casefold():
+            raise CmdletError(
+                f'Cannot create "HostingProvider" with identity "{identity}": ProxyFqdn '
+                f'"{proxy}" is already used by "{other["Identity"]}". ProxyFqdn must be unique.',
+                "DuplicateProxyFqdn",
+                "ResourceExists",
+                target=proxy,
+            )
+    given = {p.name: inv.bound.values[p.name] for p in PROPERTIES if p.name in inv.bound.values}
+    doc = {"Identity": identity, "Name": identity, "ProxyFqdn": proxy, **defaults(PROPERTIES)}
+    doc.update(given)
+    if inv.bound.has("InMemory"):
+        # An unsaved object, to be committed later with Set-CsHostingProvider -Instance.
+        inv.emit(_render(doc))
+        return
+    inv.write(COLLECTION, FAMILY.key(identity), doc)
+
+
+def _set(inv: Invocation) -> None:
+    identity, values = requested(inv, PROPERTIES)
+    # Without -Identity, Lync targets the global scope, where no hosting provider lives.
+    doc = require(inv, FAMILY, identity or "Global")
+    inv.write(COLLECTION, FAMILY.key(str(doc["Identity"])), {**doc, **values})
+
+
+def _remove(inv: Invocation) -> None:
+    doc = require(inv, FAMILY, inv.bound.get("Identity"))
+    inv.write(COLLECTION, FAMILY.key(str(doc["Identity"])), None)
+
+
+def _toggle(enabled: bool) -> Callable[[Invocation], None]:
+    """Enable/Disable: documented as failing when the provider is already in that state."""
+
+    def run(inv: Invocation) -> None:
+        identity, _ = requested(inv, ())
+        doc = require(inv, FAMILY, identity or "Global")
+        if doc["Enabled"] is enabled:
+            state = "enabled" if enabled else "disabled"
+            raise invalid_operation(
+                f'Hosting provider "{doc["Identity"]}" is already {state}.',
+                "AlreadyEnabled" if enabled else "AlreadyDisabled",
+                target=str(doc["Identity"]),
+            )
+        inv.write(COLLECTION, FAMILY.key(str(doc["Identity"])), {**doc, "Enabled": enabled})
+
+    return run
+
+
+_IDENTITY_SET = frozenset({"Identity"})
+_SET_SETS = ("Identity", "Instance")
+_OPTIONAL_IDENTITY = Param("Identity", IDENTITY, position=1, sets=_IDENTITY_SET)
+
+CMDLETS: tuple[Cmdlet, ...] = (
+    get_cmdlet("Get-CsHostingProvider", _CLASS.format("Get"), FAMILY, IDENTITY),
+    Cmdlet(
+        "New-CsHostingProvider",
+        _CLASS.format("New"),
+        (
+            Param("Identity", IDENTITY, mandatory=True, position=1),
+            Param("ProxyFqdn", STRING, mandatory=True),
+            replace(PROPERTIES[0], mandatory=True),
+            *PROPERTIES[1:],
+            Param("InMemory", SWITCH),
+            *SHOULD_PROCESS,
+        ),
+        _new,
+        writes=True,
+    ),
+    Cmdlet(
+        "Set-CsHostingProvider",
+        _CLASS.format("Set"),
+        (
+            _OPTIONAL_IDENTITY,
+            *PROPERTIES,
+            instance_param(),
+            *SHOULD_PROCESS,
+        ),
+        _set,
+        writes=True,
+        sets=_SET_SETS,
+    ),
+    Cmdlet(
+        "Remove-CsHostingProvider",
+        _CLASS.format("Remove"),
+        (Param("Identity", IDENTITY, mandatory=True, position=1), *SHOULD_PROCESS),
+        _remove,
+        writes=True,
+    ),
+    Cmdlet(
+        "Enable-CsHostingProvider",
+        _CLASS.format("Enable"),
+        (_OPTIONAL_IDENTITY, instance_param(), *SHOULD_PROCESS),
+        _toggle(enabled=True),
+        writes=True,
+        sets=_SET_SETS,
+    ),
+    Cmdlet(
+        "Disable-CsHostingProvider",
+        _CLASS.format("Disable"),
+        (_OPTIONAL_IDENTITY, instance_param(), *SHOULD_PROCESS),
+        _toggle(enabled=False),
+        writes=True,
+        sets=_SET_SETS,
+    ),
+)

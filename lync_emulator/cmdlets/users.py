@@ -1,0 +1,227 @@
+"""Get-CsUser and Grant-CsExternalAccessPolicy over a small seeded set of Lync users.
+
+Users really live in Active Directory; the emulator keeps them in the store so that a grant
+is versioned and persisted like any other write. A user may be named by SIP address (with or
+without ``sip:``), UPN, ``DOMAIN\\logon``, display name or DN, with ``*`` wildcards
+(lync-cmdlets.md §3, Grant ``-Identity``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lync_emulator.cmdlets.base import Cmdlet, Invocation, render, wildcard_match
+from lync_emulator.cmdlets.binding import INT32, STRING, SWITCH, Param, identity_type
+from lync_emulator.cmdlets.errors import (
+    CmdletError,
+    invalid_argument,
+    not_found,
+    user_not_found,
+)
+from lync_emulator.cmdlets.external_access_policy import COLLECTION as POLICIES
+from lync_emulator.cmdlets.external_access_policy import canonical
+from lync_emulator.invocation import LyncObject
+from lync_emulator.store import Data, Doc, StoreView
+
+COLLECTION = "User"
+TYPE_NAME = "Microsoft.Rtc.Management.ADConnect.Schema.OCSUserOrAppContact"
+USER_ID = identity_type("Microsoft.Rtc.Management.AD.UserIdParameter")
+DOMAIN = "CONTOSO"
+_AD_CLASS = "Microsoft.Rtc.Management.AD.Cmdlets.{}Cmdlet"
+
+_SEED = (
+    ("alice", "Alice Adams"),
+    ("bob", "Bob Brown"),
+    ("carol", "Carol Clark"),
+    ("dave", "Dave Davis"),
+    ("erin", "Erin Evans"),
+    ("frank", "Frank Fischer"),
+)
+
+_DISPLAY = (
+    "Identity",
+    "VoicePolicy",
+    "ConferencingPolicy",
+    "PresencePolicy",
+    "ClientPolicy",
+    "ExternalAccessPolicy",
+    "HostedVoicemailPolicy",
+    "HostingProvider",
+    "RegistrarPool",
+    "Enabled",
+    "SipAddress",
+    "LineURI",
+    "EnterpriseVoiceEnabled",
+    "HomeServer",
+    "DisplayName",
+    "SamAccountName",
+    "UserPrincipalName",
+)
+
+
+def _user(logon: str, display_name: str) -> dict[str, Any]:
+    return {
+        "Identity": f"CN={display_name},OU=Users,DC=contoso,DC=local",
+        "VoicePolicy": None,
+        "ConferencingPolicy": None,
+        "PresencePolicy": None,
+        "ClientPolicy": None,
+        "ExternalAccessPolicy": None,
+        "HostedVoicemailPolicy": None,
+        "HostingProvider": "SRV:",
+        "RegistrarPool": "pool01.contoso.local",
+        "Enabled": True,
+        "SipAddress": f"sip:{logon}@contoso.com",
+        "LineURI": "",
+        "EnterpriseVoiceEnabled": False,
+        "HomeServer": "CN=Lc Services,CN=Microsoft,CN=1:1,CN=Pools,CN=RTC Service,"
+        "CN=Services,CN=Configuration,DC=contoso,DC=local",
+        "DisplayName": display_name,
+        "SamAccountName": logon,
+        "UserPrincipalName": f"{logon}@contoso.local",
+    }
+
+
+def seed() -> Data:
+    """Six enabled users with no per-user external access policy."""
+    users = (_user(logon, name) for logon, name in _SEED)
+    return {COLLECTION: {str(u["SipAddress"]).casefold(): u for u in users}}
+
+
+def _render(doc: Doc) -> LyncObject:
+    return render(TYPE_NAME, doc, _DISPLAY, {}, str(doc["Identity"]))
+
+
+def _names(user: Doc) -> list[str]:
+    sip = str(user["SipAddress"])
+    return [
+        sip,
+        sip.removeprefix("sip:"),
+        str(user["UserPrincipalName"]),
+        f"{DOMAIN}\\{user['SamAccountName']}",
+        str(user["DisplayName"]),
+        str(user["Identity"]),
+    ]
+
+
+def match_users(view: StoreView, identity: str) -> list[Doc]:
+    """The users an identity names, in store order (several only through wildcards)."""
+    return [
+        user
+        for user in view.values(COLLECTION)
+        if any(wildcard_match(identity, name) for name in _names(user))
+    ]
+
+
+# The OPATH subset clients use: {Property -eq|-ne|-like|-notlike value-or-$null}.
+_FILTER = re.compile(
+    r"""^\s*\{?\s*(\w+)\s+-(eq|ne|like|notlike)\s+(\$null|'[^']*'|"[^"]*"|[^\s{}]+)\s*\}?\s*$""",
+    re.IGNORECASE,
+)
+
+
+def _filter(text: str) -> Callable[[Doc], bool]:
+    found = _FILTER.match(text)
+    if found is None or found.group(1) not in _DISPLAY:
+        raise invalid_argument(
+            f'Cannot parse the filter "{text}". The emulator supports '
+            "{Property -eq|-ne|-like|-notlike 'value'|$null} on a displayed property.",
+            "InvalidFilter",
+            target=text,
+        )
+    prop, operator, raw = found.group(1), found.group(2).casefold(), found.group(3)
+    wanted = None if raw.casefold() == "$null" else raw.strip("'\"")
+
+    def matches(user: Doc) -> bool:
+        value = user.get(prop)
+        if operator in ("like", "notlike"):
+            hit = wildcard_match(wanted or "", "" if value is None else str(value))
+        elif wanted is None or value is None:
+            hit = value is None and wanted is None
+        else:
+            hit = str(value).casefold() == wanted.casefold()
+        return hit != operator.startswith("n")
+
+    return matches
+
+
+def _get(inv: Invocation) -> None:
+    identity = inv.bound.get("Identity")
+    users = inv.store.values(COLLECTION)
+    if identity is not None:
+        users = match_users(inv.store, identity)
+        if not users:
+            inv.error(user_not_found(identity, terminating=False))
+    if inv.bound.get("Filter") is not None:
+        keep = _filter(inv.bound.get("Filter"))
+        users = [user for user in users if keep(user)]
+    if inv.bound.has("UnassignedUser"):
+        users = []  # every seeded user is enabled for Lync and homed on the pool
+    limit = inv.bound.get("ResultSize")
+    for user in users if limit is None else users[:limit]:
+        inv.emit(_render(user))
+
+
+def _policy_to_grant(inv: Invocation, name: str | None) -> str | None:
+    if name is None:
+        return None
+    policy = canonical(name)
+    if not policy.startswith("Tag:"):
+        raise CmdletError(
+            f'Policy "{name}" is not a user policy. You can assign only a user policy to a '
+            "specific user.",
+            "PolicyNotUserPolicy",
+            "InvalidArgument",
+            target=name,
+        )
+    stored = inv.store.get(POLICIES, policy.casefold())
+    if stored is None:
+        raise not_found("ExternalAccessPolicy", policy)
+    return str(stored["Identity"])
+
+
+def _grant(inv: Invocation) -> None:
+    identity: str = inv.bound.get("Identity")
+    users = match_users(inv.store, identity)
+    if not users:
+        raise user_not_found(identity)
+    policy = _policy_to_grant(inv, inv.bound.get("PolicyName"))
+    for user in users:
+        updated = {**user, "ExternalAccessPolicy": policy}
+        inv.write(COLLECTION, str(user["SipAddress"]).casefold(), updated)
+        if inv.bound.has("PassThru"):
+            inv.emit(_render(updated))
+
+
+CMDLETS: tuple[Cmdlet, ...] = (
+    Cmdlet(
+        "Get-CsUser",
+        _AD_CLASS.format("GetOcsUser"),
+        (
+            Param("Identity", USER_ID, position=1),
+            Param("Filter", STRING),
+            Param("ResultSize", INT32),
+            Param("DomainController", STRING),
+            Param("OnLyncServer", SWITCH),
+            Param("OnOfficeCommunicationServer", SWITCH),
+            Param("UnassignedUser", SWITCH),
+        ),
+        _get,
+    ),
+    Cmdlet(
+        "Grant-CsExternalAccessPolicy",
+        _AD_CLASS.format("GrantExternalAccessPolicy"),
+        (
+            Param("Identity", USER_ID, mandatory=True, position=1),
+            Param("PolicyName", STRING, position=2),
+            Param("DomainController", STRING),
+            Param("PassThru", SWITCH),
+            Param("WhatIf", SWITCH),
+            Param("Confirm", SWITCH),
+        ),
+        _grant,
+        writes=True,
+    ),
+)

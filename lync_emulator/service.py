@@ -1,0 +1,337 @@
+"""The emulated Lync Server behind the protocol front: runs statements against the store.
+
+:class:`LyncService` implements :class:`~lync_emulator.invocation.CmdletService`. For each
+statement it applies, in PowerShell's order, the checks a real server makes (NoLanguage
+refuses scripts, unknown commands, injected faults, RBAC, parameter binding, the Edge's
+read-only replica), runs the cmdlet body, commits its buffered writes as one store version,
+persists the state, and records the invocation in the audit log. One lock serializes
+invocations: the front calls from many threads, and a cmdlet is microseconds of work.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lync_emulator import cmdlets
+from lync_emulator.audit import AuditEntry, AuditLog, Outcome
+from lync_emulator.cmdlets.base import Cmdlet, Invocation
+from lync_emulator.cmdlets.binding import Bound, bind
+from lync_emulator.cmdlets.errors import CmdletError
+from lync_emulator.invocation import (
+    Caller,
+    ErrorInfo,
+    InvocationResult,
+    Role,
+    Statement,
+)
+from lync_emulator.replication import (
+    DEFAULT_REPLICAS,
+    Clock,
+    ReplicaSpec,
+    Replication,
+    ReplicationSettings,
+    utc,
+)
+from lync_emulator.store import ManagementStore, load_state, save_state
+
+VIEW_ONLY_ROLE = "CsViewOnlyAdministrator"
+DEFAULT_CALLER = Caller("CONTOSO\\administrator")
+
+
+def _script_refused() -> CmdletError:
+    return CmdletError(
+        "The syntax is not supported by this runspace. This can occur if the runspace is in "
+        "no-language mode. Only cmdlet invocations are allowed in this runspace; scripts "
+        "are not.",
+        "ScriptsNotAllowed",
+        "ParserError",
+        exception_type="System.Management.Automation.ParseException",
+        qualified=True,
+    )
+
+
+def _pipeline_refused(command: str) -> CmdletError:
+    return CmdletError(
+        f"Piping the output of '{command}' into other commands is not supported by this "
+        "runspace: send one cmdlet per statement.",
+        "PipelineNotSupported",
+        "InvalidOperation",
+        target=command,
+        exception_type="System.Management.Automation.PSNotSupportedException",
+        qualified=True,
+    )
+
+
+def _command_not_found(command: str) -> CmdletError:
+    return CmdletError(
+        f"The term '{command}' is not recognized as the name of a cmdlet, function, script "
+        "file, or operable program. Check the spelling of the name, or if a path was "
+        "included, verify that the path is correct and try again.",
+        "CommandNotFoundException",
+        "ObjectNotFound",
+        target=command,
+        exception_type="System.Management.Automation.CommandNotFoundException",
+        qualified=True,
+    )
+
+
+def _edge_refusal(cmdlet: Cmdlet, bound: Bound) -> CmdletError | None:
+    """Why an Edge cannot run this, if it cannot: writes, and reads of the CMS itself."""
+    if cmdlet.writes:
+        return CmdletError(
+            f"{cmdlet.name} cannot run on an Edge Server: its configuration store is a "
+            "read-only replica of the Central Management Store. Make changes on an internal "
+            "server or through the front end pool's OcsPowershell endpoint.",
+            "ReadOnlyStore",
+            "InvalidOperation",
+        )
+    if cmdlet.needs_cms and not bound.has("LocalStore"):
+        return CmdletError(
+            "An Edge Server cannot reach the Central Management Store. Use the -LocalStore "
+            "parameter to read this server's local replica.",
+            "CentralManagementStoreUnreachable",
+            "ResourceUnavailable",
+        )
+    return None
+
+
+class LyncService:
+    """The state model of one emulated deployment: store, replicas, audit, fault switches.
+
+    ``replicas`` defaults to one front end and one Edge; ``state_path`` makes the store
+    survive restarts; ``audit_path`` mirrors the audit log to a JSON-lines file; ``clock``
+    (seconds since the epoch) drives replication timing and timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        replicas: Sequence[ReplicaSpec] | None = None,
+        replication: ReplicationSettings | None = None,
+        state_path: str | os.PathLike[str] | None = None,
+        audit_path: str | os.PathLike[str] | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._clock = clock
+        self._state_path = Path(state_path) if state_path is not None else None
+        state = load_state(self._state_path) if self._state_path else None
+        if state is None:
+            self.store = ManagementStore(cmdlets.seed_data(), clock())
+        else:
+            self.store = ManagementStore.from_state(state["store"])
+        self.replication = Replication(
+            self.store,
+            replicas or DEFAULT_REPLICAS,
+            replication,
+            clock=clock,
+            lock=self._lock,
+            state=state["replication"] if state else None,
+        )
+        self.audit = AuditLog(audit_path)
+        self._calls: dict[str, int] = {}
+        self._faults: dict[str, set[int]] = {}
+        self._persist()
+
+    @property
+    def edge_replica_fqdn(self) -> str:
+        """The replica that ``-LocalStore`` reads on the edge role."""
+        return self.replication.fqdn_for(Role.EDGE)
+
+    @property
+    def frontend_replica_fqdn(self) -> str:
+        """The replica that ``-LocalStore`` reads on the frontend and local roles."""
+        return self.replication.fqdn_for(Role.FRONTEND)
+
+    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
+        """Make the ``nth`` next invocation of ``cmdlet`` fail with an ``InjectedFault``."""
+        found = cmdlets.find(cmdlet)
+        if found is None or nth < 1:
+            raise ValueError(f"cannot inject a fault into invocation {nth} of {cmdlet!r}")
+        key = found.name.casefold()
+        with self._lock:
+            self._faults.setdefault(key, set()).add(self._calls.get(key, 0) + nth)
+
+    def run(
+        self,
+        role: Role | str,
+        command: str,
+        *positional: Any,
+        caller: Caller = DEFAULT_CALLER,
+        **named: Any,
+    ) -> InvocationResult:
+        """Invoke one cmdlet: ``run("frontend", "Get-CsUser", "alice", ResultSize=1)``.
+
+        A named value of None is sent without a value, so it binds as a switch.
+        """
+        parameters: list[tuple[str | None, Any]] = [(None, value) for value in positional]
+        parameters += list(named.items())
+        return self.invoke(Role(role), [Statement(command, parameters)], caller)
+
+    def invoke(self, role: Role, statements: list[Statement], caller: Caller) -> InvocationResult:
+        """Run the statements in order; a terminating error stops the rest."""
+        result = InvocationResult()
+        for statement in statements:
+            with self._lock:
+                self._run(role, statement, caller, result)
+            if result.terminating is not None:
+                break
+        return result
+
+    def _resolve(self, role: Role, statement: Statement) -> Cmdlet:
+        if statement.is_script:
+            raise _script_refused()
+        cmdlet = cmdlets.find(statement.command)
+        if cmdlet is None or role not in cmdlet.roles:
+            raise _command_not_found(statement.command)
+        if statement.piped_commands:
+            raise _pipeline_refused(cmdlet.name)
+        return cmdlet
+
+    def _count_call(self, cmdlet: Cmdlet) -> None:
+        key = cmdlet.name.casefold()
+        count = self._calls[key] = self._calls.get(key, 0) + 1
+        if count in self._faults.get(key, set()):
+            self._faults[key].discard(count)
+            raise CmdletError(
+                f"Injected fault: invocation {count} of {cmdlet.name} fails, as the "
+                "emulator's fault switch requested.",
+                "InjectedFault",
+                "OperationStopped",
+            )
+
+    @staticmethod
+    def _check_rbac(role: Role, caller: Caller, cmdlet: Cmdlet) -> None:
+        # Lync RBAC governs remote administration only; the Edge and a local shell are not
+        # subject to it (lync-cmdlets.md §6).
+        view_only = caller.rbac_role.casefold() == VIEW_ONLY_ROLE.casefold()
+        if role is Role.FRONTEND and view_only and not cmdlet.name.startswith("Get-"):
+            raise CmdletError(
+                f'Access denied: the role "{caller.rbac_role}" of "{caller.username}" does '
+                f"not allow running {cmdlet.name}; view-only administrators may run only "
+                "Get- cmdlets.",
+                "AccessDenied",
+                "PermissionDenied",
+                target=cmdlet.name,
+                exception_type="System.UnauthorizedAccessException",
+            )
+
+    def _run(
+        self, role: Role, statement: Statement, caller: Caller, result: InvocationResult
+    ) -> None:
+        now = self._clock()
+        cmdlet: Cmdlet | None = None
+        bound: Bound | None = None
+        errors: list[ErrorInfo] = []
+        warnings: list[str] = []
+        terminating: ErrorInfo | None = None
+        wrote = False
+        try:
+            cmdlet = self._resolve(role, statement)
+            self._count_call(cmdlet)
+            self._check_rbac(role, caller, cmdlet)
+            bound = bind(cmdlet.params, cmdlet.sets, statement.parameters)
+            refusal = _edge_refusal(cmdlet, bound) if role is Role.EDGE else None
+            if refusal is not None:
+                raise refusal
+            inv = Invocation(cmdlet, bound, role, caller, now, self.store.view(), self.replication)
+            try:
+                cmdlet.run(inv)
+            finally:
+                result.output.extend(inv.output)
+                errors, warnings = inv.errors, inv.warnings
+            wrote = self._commit(inv, now)
+        except CmdletError as err:
+            info = err.to_info(cmdlet.class_name if cmdlet else None)
+            if err.terminating:
+                terminating = info
+            else:
+                errors.append(info)
+        if bound is not None:
+            terminating, errors, warnings = _apply_preferences(bound, terminating, errors, warnings)
+        result.errors.extend(errors)
+        result.warnings.extend(warnings)
+        result.terminating = terminating
+        self._audit(
+            statement,
+            role=role,
+            caller=caller,
+            now=now,
+            cmdlet=cmdlet,
+            bound=bound,
+            terminating=terminating,
+            errors=errors,
+            wrote=wrote,
+        )
+
+    def _commit(self, inv: Invocation, now: float) -> bool:
+        """Commit the buffered writes as one version (none under -WhatIf); persist."""
+        wrote = bool(inv.changes) and inv.cmdlet.writes and not inv.bound.has("WhatIf")
+        if wrote:
+            self.replication.before_write(now)
+            self.store.commit(inv.changes, now)
+        if wrote or inv.replication_changed:
+            self._persist()
+        return wrote
+
+    def _persist(self) -> None:
+        if self._state_path is not None:
+            state = {"store": self.store.to_state(), "replication": self.replication.to_state()}
+            save_state(self._state_path, state)
+
+    def _audit(
+        self,
+        statement: Statement,
+        *,
+        role: Role,
+        caller: Caller,
+        now: float,
+        cmdlet: Cmdlet | None,
+        bound: Bound | None,
+        terminating: ErrorInfo | None,
+        errors: list[ErrorInfo],
+        wrote: bool,
+    ) -> None:
+        if bound is not None:
+            parameters = dict(bound.values)
+        else:
+            parameters = {
+                name if name is not None else f"$args[{index}]": value
+                for index, (name, value) in enumerate(statement.parameters)
+            }
+        first = terminating or (errors[0] if errors else None)
+        outcome: Outcome = "failed" if terminating else "error" if errors else "ok"
+        self.audit.record(
+            AuditEntry(
+                time=utc(now),
+                role=role.value,
+                username=caller.username,
+                cmdlet=cmdlet.name if cmdlet else statement.command,
+                parameters=parameters,
+                outcome=outcome,
+                error_id=first.fully_qualified_error_id if first else None,
+                wrote=wrote,
+            )
+        )
+
+
+def _apply_preferences(
+    bound: Bound,
+    terminating: ErrorInfo | None,
+    errors: list[ErrorInfo],
+    warnings: list[str],
+) -> tuple[ErrorInfo | None, list[ErrorInfo], list[str]]:
+    """Honour -ErrorAction and -WarningAction as PowerShell does for one command."""
+    error_action = bound.get("ErrorAction")
+    if error_action == "Stop" and errors and terminating is None:
+        terminating, errors = errors[0], []
+    elif error_action in ("SilentlyContinue", "Ignore"):
+        errors = []
+    if bound.get("WarningAction") in ("SilentlyContinue", "Ignore"):
+        warnings = []
+    return terminating, errors, warnings
