@@ -75,8 +75,13 @@ class CmdletCall:
         return " ".join(parts)
 
     def wire_value(self, name: str) -> object:
-        """The value handed to pypsrp for parameter ``name`` (secrets unwrapped)."""
+        """The value handed to pypsrp for parameter ``name`` (secrets unwrapped).
+
+        A switch goes as a parameter without a value, which PowerShell binds as present.
+        """
         value = self.parameters[name]
+        if isinstance(value, Switch):
+            return None
         if isinstance(value, Secret):
             return value.value
         if isinstance(value, Sequence) and not isinstance(value, str):

@@ -1,0 +1,358 @@
+"""The remoting layer against the emulator: the real WS-Management/PSRP path, no mocks."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from lync_emulator.counters import Counter
+from lync_emulator.emulator import Emulator
+from lync_provider.remoting import (
+    SWITCH,
+    AccessDeniedError,
+    AlreadyExistsError,
+    AuthenticationFailedError,
+    CertificateValidationError,
+    CmdletCall,
+    CommandNotFoundError,
+    InvalidArgumentError,
+    LyncSession,
+    NotFoundError,
+    OperationTimeoutError,
+    ReadOnlyStoreError,
+    TransportError,
+    WriteOutcomeUnknownError,
+    session_for,
+)
+from tests.provider.helpers import edge_settings, frontend_settings
+
+HOSTILE = [
+    'O\'Brien "quoted"',
+    "$(Remove-CsHostingProvider -Identity x)",
+    "`n`t back`tick",
+    "semi; colon; Remove-Item C:\\",
+    "new\nline\r\nand tab\t",
+    "Zürich – Ærø – 東京 – emoji 🎉",
+    "x" * 1000,
+]
+
+
+def new_provider(identity: str, proxy: str = "sip.fabrikam.com") -> CmdletCall:
+    return CmdletCall(
+        "New-CsHostingProvider",
+        {
+            "Identity": identity,
+            "ProxyFqdn": proxy,
+            "Enabled": True,
+            "EnabledSharedAddressSpace": False,
+            "HostsOCSUsers": False,
+        },
+    )
+
+
+@pytest.fixture
+def session(lync_emulator: Emulator) -> Iterator[LyncSession]:
+    s = LyncSession(frontend_settings(lync_emulator))
+    yield s
+    s.close()
+
+
+def test_basic_read_returns_plain_dicts(session: LyncSession) -> None:
+    [config] = session.read(CmdletCall("Get-CsAccessEdgeConfiguration"))
+    assert config["Identity"] == "Global"
+    assert config["AllowFederatedUsers"] is False
+    assert config["OutgoingTlsCountForFederatedPartners"] == 4
+    assert config["RoutingMethod"] == "UseDnsSrvRouting"
+
+
+def test_ntlm_with_message_encryption(make_lync_emulator: Callable[..., Emulator]) -> None:
+    emu = make_lync_emulator(auth="ntlm")
+    s = LyncSession(frontend_settings(emu, auth="ntlm"))
+    assert s.read(CmdletCall("Get-CsAccessEdgeConfiguration"))[0]["Identity"] == "Global"
+    s.close()
+
+
+def test_negotiate_with_message_encryption(make_lync_emulator: Callable[..., Emulator]) -> None:
+    emu = make_lync_emulator(auth="negotiate")
+    s = LyncSession(frontend_settings(emu, auth="negotiate"))
+    assert s.read(CmdletCall("Get-CsUser"))
+    s.close()
+
+
+def test_https_with_ca_bundle(make_lync_emulator: Callable[..., Emulator]) -> None:
+    emu = make_lync_emulator(tls=True)
+    assert emu.frontend_url.startswith("https://")
+    s = LyncSession(frontend_settings(emu))
+    assert s.read(CmdletCall("Get-CsAccessEdgeConfiguration"))
+    s.close()
+
+
+def test_certificate_that_fails_validation(make_lync_emulator: Callable[..., Emulator]) -> None:
+    emu = make_lync_emulator(tls=True)
+    s = LyncSession(frontend_settings(emu, ca_bundle=None))  # system CAs do not know it
+    started = time.monotonic()
+    with pytest.raises(CertificateValidationError) as caught:
+        s.read(CmdletCall("Get-CsAccessEdgeConfiguration"))
+    assert time.monotonic() - started < 5
+    assert "lync:caBundle" in str(caught.value)
+    assert emu.password not in str(caught.value)
+
+
+def test_wrong_password(lync_emulator: Emulator) -> None:
+    wrong = "Wr0ng-$(password)"
+    s = LyncSession(frontend_settings(lync_emulator, password=wrong))
+    with pytest.raises(AuthenticationFailedError) as caught:
+        s.read(CmdletCall("Get-CsUser"))
+    text = str(caught.value)
+    assert "refused the credentials" in text and lync_emulator.frontend_url.split("/")[2] in text
+    assert wrong not in text and wrong not in repr(caught.value)
+    assert lync_emulator.counters.total(Counter.AUTH_FAILURES) >= 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_unreachable_host_fails_fast_and_typed() -> None:
+    url = f"http://127.0.0.1:{_free_port()}/OcsPowershell"
+    s = LyncSession(
+        frontend_settings_for_url(url, connect_timeout=2),
+    )
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        s.read(CmdletCall("Get-CsUser"))
+    assert time.monotonic() - started < 5
+    assert "Could not connect" in str(caught.value)
+    assert "firewall" in str(caught.value)
+
+
+def test_silent_host_times_out_within_the_connect_timeout() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # accepts connections, never answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/OcsPowershell"
+        s = LyncSession(frontend_settings_for_url(url, connect_timeout=1))
+        started = time.monotonic()
+        with pytest.raises(OperationTimeoutError):
+            s.read(CmdletCall("Get-CsUser"))
+        assert time.monotonic() - started < 1 + 1 + 2  # read timeout = receive + connect
+
+
+def frontend_settings_for_url(url: str, **overrides: object):  # type: ignore[no-untyped-def]
+    from lync_provider.endpoint import EndpointSettings
+
+    fields: dict[str, object] = {
+        "url": url,
+        "auth": "basic",
+        "encryption": "never",
+        "username": "lab\\admin",
+        "password": "Secret123!",
+        "operation_timeout": 1,
+    }
+    fields.update(overrides)
+    return EndpointSettings.model_validate(fields)
+
+
+def test_eight_threads_share_one_pool(lync_emulator: Emulator) -> None:
+    settings = frontend_settings(lync_emulator)
+    errors: list[BaseException] = []
+    results: list[str] = []
+    lock = threading.Lock()
+    per_thread = 5
+
+    def work(n: int) -> None:
+        s = session_for(settings)
+        try:
+            for i in range(per_thread):
+                [user] = s.read(CmdletCall("Get-CsUser", {"Identity": "sip:alice@contoso.com"}))
+                with lock:
+                    results.append(user["SipAddress"])
+                s.write(new_provider(f"p{n}-{i}", f"sip{n}-{i}.fabrikam.com"))
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == ["sip:alice@contoso.com"] * (8 * per_thread)
+    shared = session_for(settings)
+    assert shared.stats.pools_opened == 1
+    assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == 1
+    audit = lync_emulator.audit
+    assert len(audit.entries("Get-CsUser")) == 8 * per_thread
+    assert len(audit.entries("New-CsHostingProvider")) == 8 * per_thread
+    assert not audit.failures()
+    assert len(session_for(settings).read(CmdletCall("Get-CsHostingProvider"))) == 8 * per_thread
+
+
+def test_forgotten_pool_is_reopened_transparently(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    session.read(CmdletCall("Get-CsUser"))
+    lync_emulator.faults.forget_shells()
+    session.write(new_provider("after-restart"))
+    assert session.stats.pools_opened == 2
+    assert session.stats.pools_lost == 1
+    assert len(lync_emulator.audit.entries("New-CsHostingProvider")) == 1
+
+
+def test_transport_failures_on_reads_are_retried(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    session.read(CmdletCall("Get-CsUser"))
+    lync_emulator.faults.fail_next_requests(1)
+    assert session.read(CmdletCall("Get-CsUser"))
+    assert session.stats.read_retries == 1
+
+
+def test_persistent_transport_failure_gives_up_with_a_typed_error(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    lync_emulator.faults.fail_next_requests(100)
+    with pytest.raises(TransportError, match="HTTP 500"):
+        session.read(CmdletCall("Get-CsUser"))
+    assert session.stats.read_retries == 2
+
+
+def test_a_write_lost_in_transit_is_confirmed_before_resending(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    session.read(CmdletCall("Get-CsUser"))
+
+    def applied() -> bool:
+        return bool(session.read(CmdletCall("Get-CsHostingProvider", {"Filter": "lost*"})))
+
+    lync_emulator.faults.drop_next_connections(1)
+    session.write(new_provider("lost-write"), confirm=applied)
+    assert len(lync_emulator.audit.entries("New-CsHostingProvider")) == 1
+    assert not lync_emulator.audit.failures()
+
+
+def test_a_write_lost_in_transit_without_confirmation_is_not_resent(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    session.read(CmdletCall("Get-CsUser"))
+    lync_emulator.faults.drop_next_connections(1)
+    with pytest.raises(WriteOutcomeUnknownError, match="pulumi refresh"):
+        session.write(new_provider("unknown-outcome"))
+    assert len(lync_emulator.audit.entries("New-CsHostingProvider")) <= 1
+
+
+def test_slow_server_hits_the_operation_timeout(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_lync_emulator(max_receive_wait_s=0.3)
+    s = LyncSession(frontend_settings(emu, operation_timeout=1))
+    s.read(CmdletCall("Get-CsUser"))
+    emu.faults.latency_ms = 2500
+    started = time.monotonic()
+    with pytest.raises(OperationTimeoutError):
+        s.read(CmdletCall("Get-CsUser"))
+    assert time.monotonic() - started < 1 + 5 + 3
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "server_words"),
+    [
+        (
+            CmdletCall("Get-CsHostingProvider", {"Identity": "missing"}),
+            NotFoundError,
+            "does not exist",
+        ),
+        (CmdletCall("Get-CsNoSuchThing"), CommandNotFoundError, "is not recognized"),
+        (
+            CmdletCall("Set-CsHostingProvider", {"Identity": "x", "ProxyFqdn": "a.b"}),
+            InvalidArgumentError,
+            "ProxyFqdn",
+        ),
+        (
+            CmdletCall(
+                "Set-CsAccessEdgeConfiguration", {"Identity": "Global", "VerificationLevel": "x"}
+            ),
+            InvalidArgumentError,
+            "VerificationLevel",
+        ),
+    ],
+)
+def test_server_errors_are_typed_with_the_servers_words(
+    session: LyncSession, call: CmdletCall, error: type[Exception], server_words: str
+) -> None:
+    runner = session.read if call.is_read else session.write
+    with pytest.raises(error) as caught:
+        runner(call)
+    text = str(caught.value)
+    assert server_words in text
+    assert "FullyQualifiedErrorId" in text
+    assert call.cmdlet in text
+    assert "Secret123!" not in text
+
+
+def test_already_exists(session: LyncSession) -> None:
+    session.write(new_provider("dup"))
+    with pytest.raises(AlreadyExistsError, match="adopt=True"):
+        session.write(new_provider("dup"))
+
+
+def test_access_denied_for_a_view_only_administrator(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_lync_emulator(
+        users={"lab\\admin": "Secret123!", "lab\\viewer": "V1ewer!"},
+        view_only_users=["lab\\viewer"],
+    )
+    s = LyncSession(frontend_settings(emu, username="lab\\viewer", password="V1ewer!"))
+    assert s.read(CmdletCall("Get-CsUser"))
+    with pytest.raises(AccessDeniedError, match="CsAdministrator"):
+        s.write(new_provider("denied"))
+    assert not emu.audit.writes()
+
+
+def test_edge_store_is_read_only(lync_emulator: Emulator) -> None:
+    edge = LyncSession(edge_settings(lync_emulator))
+    assert edge.read(CmdletCall("Get-CsHostingProvider", {"LocalStore": SWITCH})) == []
+    with pytest.raises(ReadOnlyStoreError, match="lync:frontEndUrl"):
+        edge.write(new_provider("on-edge"))
+    edge.close()
+
+
+def test_several_statements_in_one_round_trip(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    session.write(new_provider("one"), new_provider("two", "two.fabrikam.com"))
+    names = {r["Identity"] for r in session.read(CmdletCall("Get-CsHostingProvider"))}
+    assert names == {"one", "two"}
+    assert lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"] == 2
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_round_trip_byte_for_byte(session: LyncSession, value: str) -> None:
+    session.write(
+        CmdletCall("New-CsExternalAccessPolicy", {"Identity": "tag:hostile", "Description": value})
+    )
+    [policy] = session.read(CmdletCall("Get-CsExternalAccessPolicy", {"Identity": "tag:hostile"}))
+    assert policy["Description"] == value
+    assert policy["Identity"] == "Tag:hostile"
+
+
+def test_password_never_logged_at_debug(
+    lync_emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    s = LyncSession(frontend_settings(lync_emulator))
+    s.read(CmdletCall("Get-CsUser"))
+    with pytest.raises(NotFoundError):
+        s.read(CmdletCall("Get-CsHostingProvider", {"Identity": "nope"}))
+    s.close()
+    assert "Get-CsUser" in caplog.text  # the invocation itself is logged
+    assert lync_emulator.password not in caplog.text
+    assert lync_emulator.password not in repr(s)
