@@ -34,3 +34,17 @@ def _settings(emu: Emulator, url: str, **overrides: Any) -> EndpointSettings:
     if url.startswith("http:") and fields["auth"] == "basic":
         fields.setdefault("encryption", "never")
     return EndpointSettings.model_validate(fields)
+
+
+def settings_for_url(url: str, **overrides: Any) -> EndpointSettings:
+    """Basic-over-HTTP settings for an arbitrary URL (e.g. a port nothing listens on)."""
+    fields: dict[str, Any] = {
+        "url": url,
+        "auth": "basic",
+        "encryption": "never",
+        "username": "lab\\admin",
+        "password": "Secret123!",
+        "operation_timeout": 1,
+    }
+    fields.update(overrides)
+    return EndpointSettings.model_validate(fields)

@@ -29,7 +29,7 @@ from lync_provider.remoting import (
     WriteOutcomeUnknownError,
     session_for,
 )
-from tests.provider.helpers import edge_settings, frontend_settings
+from tests.provider.helpers import edge_settings, frontend_settings, settings_for_url
 
 HOSTILE = [
     'O\'Brien "quoted"',
@@ -37,7 +37,7 @@ HOSTILE = [
     "`n`t back`tick",
     "semi; colon; Remove-Item C:\\",
     "new\nline\r\nand tab\t",
-    "Zürich – Ærø – 東京 – emoji 🎉",
+    "Zürich \u2013 Ærø \u2013 東京 \u2013 emoji 🎉",
     "x" * 1000,
 ]
 
@@ -123,7 +123,7 @@ def _free_port() -> int:
 def test_unreachable_host_fails_fast_and_typed() -> None:
     url = f"http://127.0.0.1:{_free_port()}/OcsPowershell"
     s = LyncSession(
-        frontend_settings_for_url(url, connect_timeout=2),
+        settings_for_url(url, connect_timeout=2),
     )
     started = time.monotonic()
     with pytest.raises(TransportError) as caught:
@@ -138,26 +138,11 @@ def test_silent_host_times_out_within_the_connect_timeout() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)  # accepts connections, never answers
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/OcsPowershell"
-        s = LyncSession(frontend_settings_for_url(url, connect_timeout=1))
+        s = LyncSession(settings_for_url(url, connect_timeout=1))
         started = time.monotonic()
         with pytest.raises(OperationTimeoutError):
             s.read(CmdletCall("Get-CsUser"))
         assert time.monotonic() - started < 1 + 1 + 2  # read timeout = receive + connect
-
-
-def frontend_settings_for_url(url: str, **overrides: object):  # type: ignore[no-untyped-def]
-    from lync_provider.endpoint import EndpointSettings
-
-    fields: dict[str, object] = {
-        "url": url,
-        "auth": "basic",
-        "encryption": "never",
-        "username": "lab\\admin",
-        "password": "Secret123!",
-        "operation_timeout": 1,
-    }
-    fields.update(overrides)
-    return EndpointSettings.model_validate(fields)
 
 
 def test_eight_threads_share_one_pool(lync_emulator: Emulator) -> None:
