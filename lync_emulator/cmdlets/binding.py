@@ -300,7 +300,8 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
 
 
 def _choose_set(sets: Sequence[str], bound: Iterable[Param]) -> str:
-    candidates = [name for name in sets if all(param.in_set(name) for param in bound)]
+    given = list(bound)
+    candidates = [name for name in sets if all(param.in_set(name) for param in given)]
     if not candidates:
         raise binding_error(
             "Parameter set cannot be resolved using the specified named parameters.",
