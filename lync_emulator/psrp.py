@@ -9,6 +9,7 @@ Receive that waits too long answers TimedOut, as WinRM does, and pypsrp retries.
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from psrpcore import (
     CreatePipelineEvent,
@@ -289,7 +291,8 @@ class ShellTable:
                     pool.runspace_availability_response(event.ci, True)
                 elif isinstance(event, GetAvailableRunspacesEvent):
                     pool.runspace_availability_response(event.ci, pool.max_runspaces)
-        except (PSRPCoreError, KeyError, ValueError) as exc:
+        except (PSRPCoreError, KeyError, ValueError, IndexError, struct.error, ParseError) as exc:
+            # The client's bytes are untrusted; psrpcore fails on them in all these ways.
             raise wsman.invalid_request(f"bad PSRP data: {exc}") from None
         finally:
             self._drain(shell)
