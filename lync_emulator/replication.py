@@ -97,25 +97,29 @@ class _Replica:
     stale_reported_at: float = 0.0
     stale_creation: float = 0.0
 
-    def to_state(self) -> dict[str, Any]:
+    def to_state(self, current_version: int) -> dict[str, Any]:
+        # An up-to-date copy equals the store's data, so it is not written twice.
         return {
             "applied": self.applied,
             "applied_at": self.applied_at,
             "creation": self.creation,
-            "data": dump_data(self.data),
+            "data": None if self.applied == current_version else dump_data(self.data),
             "pushes": self.pushes,
             "stale": [self.stale_for, self.stale_reported_at, self.stale_creation],
         }
 
     @classmethod
-    def from_state(cls, spec: ReplicaSpec, state: Mapping[str, Any]) -> _Replica:
+    def from_state(
+        cls, spec: ReplicaSpec, state: Mapping[str, Any], store: ManagementStore
+    ) -> _Replica:
         stale_for, stale_at, stale_creation = state["stale"]
+        data = store.snapshot() if state["data"] is None else load_data(state["data"])
         return cls(
             spec,
             int(state["applied"]),
             float(state["applied_at"]),
             float(state["creation"]),
-            load_data(state["data"]),
+            data,
             [float(p) for p in state["pushes"]],
             int(stale_for),
             float(stale_at),
@@ -157,7 +161,7 @@ class Replication:
         for spec in replicas:
             key = spec.fqdn.casefold()
             if key in saved:
-                self._replicas[key] = _Replica.from_state(spec, saved[key])
+                self._replicas[key] = _Replica.from_state(spec, saved[key], store)
             else:
                 # A replica new to this store starts as a fresh install: a full copy now.
                 self._replicas[key] = _Replica(
@@ -296,4 +300,5 @@ class Replication:
 
     def to_state(self) -> dict[str, Any]:
         """A JSON-safe dump of every replica, keyed by case-folded FQDN."""
-        return {"replicas": {key: r.to_state() for key, r in self._replicas.items()}}
+        version = self._store.version
+        return {"replicas": {key: r.to_state(version) for key, r in self._replicas.items()}}

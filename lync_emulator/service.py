@@ -281,6 +281,8 @@ class LyncService:
 
     def _persist(self) -> None:
         if self._state_path is not None:
+            # Settle replication first: replicas that caught up need not save their copies.
+            self.replication.advance(self._clock())
             state = {"store": self.store.to_state(), "replication": self.replication.to_state()}
             save_state(self._state_path, state)
 
