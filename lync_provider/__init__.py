@@ -1,1 +1,30 @@
-"""Pulumi dynamic resources that configure a Lync Server 2013 Edge for Exchange Online."""
+"""Pulumi dynamic resources that configure a Lync Server 2013 Edge for Exchange Online.
+
+Layers, each calling only the one below: ``endpoint`` (settings) → ``remoting`` (pooled
+sessions, structured cmdlet calls, typed errors) → ``resources`` (dynamic providers) →
+``replication`` (readiness gate, Edge verification) → ``integration`` (the component).
+"""
+
+from lync_provider.resources import (
+    AccessEdgeConfig,
+    AccessEdgeConfigArgs,
+    ExternalAccessPolicy,
+    ExternalAccessPolicyArgs,
+    ExternalAccessPolicyAssignment,
+    ExternalAccessPolicyAssignmentArgs,
+    HostingProvider,
+    HostingProviderArgs,
+    LyncResourceError,
+)
+
+__all__ = [
+    "AccessEdgeConfig",
+    "AccessEdgeConfigArgs",
+    "ExternalAccessPolicy",
+    "ExternalAccessPolicyArgs",
+    "ExternalAccessPolicyAssignment",
+    "ExternalAccessPolicyAssignmentArgs",
+    "HostingProvider",
+    "HostingProviderArgs",
+    "LyncResourceError",
+]

@@ -1,0 +1,143 @@
+"""Connection settings for the providers, from stack configuration or the environment.
+
+Credentials never travel as resource inputs: they would land in the state file and in every
+preview. The dynamic providers read them in ``configure()``, which runs inside the provider
+process with the stack's whole configuration, secrets already decrypted by Pulumi. Each key
+falls back to an environment variable, which also lets a rotated password work for
+``pulumi destroy`` without an ``up`` first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from lync_provider.endpoint import EndpointSettings
+
+# (config key under the `lync:` namespace, environment variable)
+KEYS: dict[str, str] = {
+    "frontEndUrl": "LYNC_FRONTEND_URL",
+    "edgeUrl": "LYNC_EDGE_URL",
+    "username": "LYNC_USERNAME",
+    "password": "LYNC_PASSWORD",
+    "edgeUsername": "LYNC_EDGE_USERNAME",
+    "edgePassword": "LYNC_EDGE_PASSWORD",
+    "auth": "LYNC_AUTH",
+    "edgeAuth": "LYNC_EDGE_AUTH",
+    "caBundle": "LYNC_CA_BUNDLE",
+    "skipCertificateValidation": "LYNC_SKIP_CERTIFICATE_VALIDATION",
+    "encryption": "LYNC_ENCRYPTION",
+    "importModule": "LYNC_IMPORT_MODULE",
+    "operationTimeout": "LYNC_OPERATION_TIMEOUT",
+}
+SECRET_KEYS = frozenset({"password", "edgePassword"})
+NAMESPACE = "lync"
+
+
+class ConnectionConfigError(ValueError):
+    """The stack configuration does not describe a usable connection."""
+
+
+@dataclass(frozen=True)
+class Connections:
+    """The endpoints the providers talk to: the front end pool and, optionally, the Edge."""
+
+    frontend: EndpointSettings | None
+    edge: EndpointSettings | None
+    problem: str | None = None
+
+    def require_frontend(self) -> EndpointSettings:
+        """The front end endpoint, or an error saying which keys to set."""
+        if self.frontend is None:
+            raise ConnectionConfigError(self.problem or _missing("frontEndUrl"))
+        return self.frontend
+
+    def require_edge(self) -> EndpointSettings:
+        """The Edge endpoint, or an error saying which keys to set."""
+        if self.edge is None:
+            raise ConnectionConfigError(self.problem or _missing("edgeUrl"))
+        return self.edge
+
+
+def _missing(key: str) -> str:
+    return (
+        f"no {NAMESPACE}:{key} configured: run `pulumi config set {NAMESPACE}:{key} <url>` "
+        f"or set {KEYS[key]}"
+    )
+
+
+Lookup = Callable[[str], Any]
+_INVALID = f"the {NAMESPACE}: connection settings are invalid"
+
+
+class _ConfigSource(Protocol):
+    def get(self, key: str) -> Any: ...
+
+
+def lookup_from(config: _ConfigSource | None, env: Mapping[str, str] | None = None) -> Lookup:
+    """A function giving each key's value: stack config first (``lync:<key>``), then env.
+
+    ``config`` is a ``pulumi.dynamic.Config`` in the provider process, or any mapping.
+    """
+    environ = os.environ if env is None else env
+
+    def get(key: str) -> Any:
+        value = config.get(f"{NAMESPACE}:{key}") if config is not None else None
+        if value is None or value == "":
+            value = environ.get(KEYS[key]) or None
+        return value
+
+    return get
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _endpoint(get: Lookup, url_key: str, user_key: str, password_key: str, auth_key: str) -> Any:
+    url = get(url_key)
+    if url is None:
+        return None
+    username = get(user_key) or get("username")
+    password = get(password_key) or get("password")
+    auth = get(auth_key) or get("auth") or "negotiate"
+    fields: dict[str, Any] = {
+        "url": str(url),
+        "auth": str(auth).lower(),
+        "username": username,
+        "password": password,
+        "encryption": str(get("encryption") or "auto").lower(),
+    }
+    if get("caBundle"):
+        fields["ca_bundle"] = get("caBundle")
+    if get("skipCertificateValidation") is not None:
+        fields["verify_certificate"] = not _flag(get("skipCertificateValidation"))
+    if get("operationTimeout"):
+        fields["operation_timeout"] = float(get("operationTimeout"))
+    module = get("importModule")
+    # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
+    if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
+        fields["import_module"] = module
+    return EndpointSettings.model_validate(fields)
+
+
+def load_connections(get: Lookup) -> Connections:
+    """Build both endpoints; a mistake is kept and reported when a connection is needed,
+    so that validation-only calls (``check``, ``diff`` in a preview) still work."""
+    try:
+        frontend = _endpoint(get, "frontEndUrl", "username", "password", "auth")
+        edge = _endpoint(get, "edgeUrl", "edgeUsername", "edgePassword", "edgeAuth")
+    except ValidationError as err:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
+        return Connections(
+            None, None, f"the {NAMESPACE}: connection settings are invalid: {problems}"
+        )
+    except ValueError as err:
+        return Connections(None, None, f"the {NAMESPACE}: connection settings are invalid: {err}")
+    return Connections(frontend, edge)

@@ -1,0 +1,224 @@
+"""ReplicationGate: wait until the Central Management Store has reached the replicas.
+
+Lync writes configuration to the Central Management Store; each server (the Edge included)
+gets it only when its replica applies it, usually within a minute, sometimes never. The gate
+is a resource placed after the configuration resources, with their outputs as ``triggers``:
+when any of them changes, the next ``up`` updates the gate, which waits; when nothing
+changed, the engine plans no step for it and nothing waits. Resources that must only be
+touched once the Edge has the configuration depend on the gate.
+
+The Pulumi engine passes no custom timeout to a dynamic provider and cannot cancel one, so the
+gate enforces its own deadline, and fails with a per-replica account of what lagged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
+from pydantic import Field, model_validator
+
+from lync_provider.remoting import CmdletCall
+from lync_provider.replication.status import TROUBLESHOOTING, ReplicaStatus, replica_table
+from lync_provider.resources.base import LyncProvider, LyncResourceError, Spec
+from lync_provider.resources.resource import LyncResource
+from lync_provider.resources.types import Fqdn
+
+log = logging.getLogger(__name__)
+
+
+class ReplicationGateSpec(Spec):
+    """Inputs of the gate."""
+
+    cmdlet: ClassVar[str] = "Get-CsManagementStoreReplicationStatus"
+    control_fields: ClassVar[frozenset[str]] = frozenset()
+
+    triggers: Any = None
+    replicas: list[Fqdn] | None = None
+    timeout_seconds: float = Field(default=600.0, gt=0)
+    poll_min_seconds: float = Field(default=2.0, gt=0)
+    poll_max_seconds: float = Field(default=15.0, gt=0)
+    force_replication_after_seconds: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ReplicationGateSpec:
+        if self.poll_max_seconds < self.poll_min_seconds:
+            raise ValueError("poll_max_seconds must not be below poll_min_seconds")
+        return self
+
+    @classmethod
+    def compare_key(cls, field: str, value: Any) -> Any:
+        """Replica names compare as a case-insensitive set."""
+        if field == "replicas" and isinstance(value, list):
+            return frozenset(str(v).lower() for v in value)
+        return value
+
+
+@dataclass
+class WaitResult:
+    """What the wait saw: final status per awaited replica and its cost."""
+
+    statuses: list[ReplicaStatus]
+    waited_seconds: float
+    polls: int
+    forced: list[str]
+
+    def as_outputs(self) -> dict[str, Any]:
+        """Plain values for Pulumi outputs."""
+        return {
+            "replica_status": [s.as_output() for s in self.statuses],
+            "waited_seconds": round(self.waited_seconds, 3),
+            "polls": self.polls,
+            "forced_replication": self.forced,
+        }
+
+
+class ReplicationGateProvider(LyncProvider):
+    """Polls replication status with backoff until every awaited replica applied the change."""
+
+    spec = ReplicationGateSpec
+    kind = "ReplicationGate"
+    # Only these re-run the wait; the others only tune it.
+    waits_on: ClassVar[frozenset[str]] = frozenset({"triggers", "replicas"})
+
+    def statuses(self) -> list[ReplicaStatus]:
+        """Current status of every replica, from the front end."""
+        records = self.frontend().read(CmdletCall("Get-CsManagementStoreReplicationStatus"))
+        return [ReplicaStatus.from_record(r) for r in records]
+
+    def wait(self, settings: ReplicationGateSpec) -> WaitResult:
+        """Block until applied or the deadline passes (then raise with the lagging rows)."""
+        changed_at = datetime.now(UTC)
+        started = time.monotonic()
+        deadline = started + settings.timeout_seconds
+        interval = settings.poll_min_seconds
+        polls = 0
+        forced: list[str] = []
+        progress: dict[str, tuple[Any, float]] = {}
+        while True:
+            awaited = self._awaited(self.statuses(), settings.replicas)
+            polls += 1
+            now = time.monotonic()
+            lagging = [s for s in awaited if not s.has_applied_since(changed_at)]
+            if not lagging:
+                return WaitResult(awaited, now - started, polls, forced)
+            for status in lagging:
+                seen = (status.up_to_date, status.last_status_report)
+                if progress.get(status.fqdn, (None,))[0] != seen:
+                    progress[status.fqdn] = (seen, now)
+            if settings.force_replication_after_seconds is not None:
+                stuck = [
+                    s.fqdn
+                    for s in lagging
+                    if s.fqdn not in forced
+                    and now - progress[s.fqdn][1] >= settings.force_replication_after_seconds
+                ]
+                for fqdn in stuck:
+                    self._force(fqdn)
+                    forced.append(fqdn)
+            if now >= deadline:
+                raise LyncResourceError(self._timeout_message(settings, lagging, polls, forced))
+            time.sleep(max(0.0, min(interval, deadline - now)))
+            interval = min(interval * 2, settings.poll_max_seconds)
+
+    def _awaited(
+        self, statuses: list[ReplicaStatus], wanted: Sequence[str] | None
+    ) -> list[ReplicaStatus]:
+        if wanted is None:
+            return statuses
+        by_name = {s.fqdn.lower(): s for s in statuses}
+        unknown = [name for name in wanted if name.lower() not in by_name]
+        if unknown:
+            known = ", ".join(sorted(s.fqdn for s in statuses)) or "none"
+            raise LyncResourceError(
+                f"{self.kind}: the Central Management Store knows no replica "
+                f"{', '.join(unknown)}; known replicas: {known}"
+            )
+        return [by_name[name.lower()] for name in wanted]
+
+    def _force(self, fqdn: str) -> None:
+        log.warning("replica %s makes no progress; forcing a full replication", fqdn)
+        self.frontend().write(
+            CmdletCall("Invoke-CsManagementStoreReplication", {"ReplicaFqdn": fqdn})
+        )
+
+    def _timeout_message(
+        self,
+        settings: ReplicationGateSpec,
+        lagging: list[ReplicaStatus],
+        polls: int,
+        forced: list[str],
+    ) -> str:
+        lines = [
+            f"{self.kind}: replication did not finish within {settings.timeout_seconds:g} s "
+            f"({polls} polls of Get-CsManagementStoreReplicationStatus).",
+            replica_table(lagging),
+        ]
+        if forced:
+            lines.append(f"Invoke-CsManagementStoreReplication was run for: {', '.join(forced)}")
+        lines.append(TROUBLESHOOTING)
+        return "\n".join(lines)
+
+    def _run(self, props: Any) -> dict[str, Any]:
+        settings = ReplicationGateSpec.model_validate(self.managed(props))
+        with self.failing("wait for replication", "replication"):
+            result = self.wait(settings)
+        return {**self.managed(props), **result.as_outputs()}
+
+    def create(self, props: Any) -> CreateResult:
+        """Wait for the change that led to this gate's creation."""
+        return CreateResult("replication", self._run(props))
+
+    def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
+        """Any input change is an update; only triggers or replicas make it wait."""
+        changed = self.changed_properties(olds, news)
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=None)
+
+    def update(self, _id: str, olds: Any, news: Any) -> UpdateResult:
+        """Wait again when triggers or the awaited replicas changed; otherwise just record."""
+        if self.waits_on & set(self.changed_properties(olds, news)):
+            return UpdateResult(self._run(news))
+        results = {k: v for k, v in olds.items() if k not in self.spec.model_fields}
+        return UpdateResult({**results, **self.managed(news)})
+
+    def read(self, id_: str, props: Any) -> ReadResult:
+        """Report the current status; never fails on lag (refresh is not a deployment)."""
+        settings = ReplicationGateSpec.model_validate(self.managed(props))
+        with self.failing("read replication status", "replication"):
+            statuses = self._awaited(self.statuses(), settings.replicas)
+        outs = {**props, "replica_status": [s.as_output() for s in statuses]}
+        return ReadResult(id_, outs)
+
+    def delete(self, _id: str, _props: Any) -> None:
+        """Nothing exists on the server for the gate."""
+
+
+@dataclass
+class ReplicationGateArgs:
+    """Inputs of :class:`ReplicationGate`."""
+
+    triggers: pulumi.Input[Any] | None = None
+    replicas: pulumi.Input[list[pulumi.Input[str]]] | None = None
+    timeout_seconds: pulumi.Input[float] | None = None
+    poll_min_seconds: pulumi.Input[float] | None = None
+    poll_max_seconds: pulumi.Input[float] | None = None
+    force_replication_after_seconds: pulumi.Input[float] | None = None
+
+
+class ReplicationGate(LyncResource, module="lync", name="ReplicationGate"):
+    """Waits until the replicas applied the configuration; depend on it to wait too.
+
+    Outputs: ``replica_status`` (per replica: fqdn, up_to_date, last_status_report,
+    last_update_creation, product_version), ``waited_seconds``, ``polls``,
+    ``forced_replication``.
+    """
+
+    args_type = ReplicationGateArgs
+    provider_type = ReplicationGateProvider
+    extra_outputs = ("replica_status", "waited_seconds", "polls", "forced_replication")

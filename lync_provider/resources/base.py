@@ -1,0 +1,243 @@
+"""What every Lync dynamic provider shares: configuration, validation, diffing, errors.
+
+A provider here is a small translation between Pulumi's plain-dict protocol and cmdlet calls.
+Its inputs are described once, by a pydantic model (the *spec*) whose snake_case field names
+map onto Lync parameter names. Only properties the program sets are *managed*: they alone are
+written, read back, compared and reported as drift, so a setting the program does not mention
+is never reset.
+
+The provider instance is pickled into the state by reference (its class lives in this
+installed package) and holds nothing but what ``configure()`` gives it in the provider
+process, so no credential is ever serialized.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    DiffResult,
+    ResourceProvider,
+)
+from pulumi.output import Unknown
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from lync_provider.config import ConnectionConfigError, Connections, load_connections, lookup_from
+from lync_provider.remoting import LyncRemotingError, LyncSession, session_for
+
+log = logging.getLogger(__name__)
+
+PROVIDER_KEY = "__provider"
+# The value the engine sends for an input not yet known during a preview.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Lync parameter names that are not the PascalCase of their snake_case input name.
+_LYNC_NAME_EXCEPTIONS = {"hosts_ocs_users": "HostsOCSUsers"}
+
+
+def lync_name(field: str) -> str:
+    """``enable_outside_access`` → ``EnableOutsideAccess``; Lync's exceptions honoured."""
+    return _LYNC_NAME_EXCEPTIONS.get(field) or "".join(p.capitalize() for p in field.split("_"))
+
+
+def snake_name(lync: str) -> str:
+    """``EnableOutsideAccess`` → ``enable_outside_access``."""
+    for snake, pascal in _LYNC_NAME_EXCEPTIONS.items():
+        if pascal == lync:
+            return snake
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", lync).lower()
+
+
+class Spec(BaseModel):
+    """Base of the input models: unknown inputs are errors, every value validated."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    # Inputs that steer the provider rather than name a Lync property.
+    control_fields: ClassVar[frozenset[str]] = frozenset({"adopt"})
+    # Properties of newer Lync versions, refused with a message saying so.
+    not_in_lync_2013: ClassVar[Mapping[str, str]] = {}
+    # The cmdlet whose parameters the properties are, for messages.
+    cmdlet: ClassVar[str] = ""
+    # The Lync noun of Get-/Set-/New-/Remove-<noun>, where there is one.
+    noun: ClassVar[str] = ""
+
+    @classmethod
+    def property_fields(cls) -> list[str]:
+        """The inputs that are Lync properties, in declaration order."""
+        return [name for name in cls.model_fields if name not in cls.control_fields]
+
+    @classmethod
+    def compare_key(cls, field: str, value: Any) -> Any:
+        """The form in which two values of ``field`` are compared (override for FQDNs etc.)."""
+        return value
+
+
+class LyncResourceError(Exception):
+    """A resource operation failed; the text is what the Pulumi CLI shows."""
+
+
+class LyncProvider(ResourceProvider):
+    """Shared behaviour of the Lync dynamic providers."""
+
+    spec: ClassVar[type[Spec]]
+    kind: ClassVar[str]
+    replace_on: ClassVar[frozenset[str]] = frozenset()
+    delete_before_replace: ClassVar[bool] = False
+
+    _connections: Connections | None = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Read the connection settings from the stack config (secrets already decrypted)."""
+        self._connections = load_connections(lookup_from(req.config))
+
+    # -- connections -------------------------------------------------------------------
+
+    def connections(self) -> Connections:
+        """Configured connections; environment variables only when configure() never ran."""
+        if self._connections is None:
+            self._connections = load_connections(lookup_from(None))
+        return self._connections
+
+    def frontend(self) -> LyncSession:
+        """The shared session to the front end pool (OcsPowershell)."""
+        return session_for(self.connections().require_frontend())
+
+    def edge(self) -> LyncSession:
+        """The shared session to the Edge server (WinRM, -LocalStore reads)."""
+        return session_for(self.connections().require_edge())
+
+    # -- check -------------------------------------------------------------------------
+
+    def check(self, _olds: Any, news: Any) -> CheckResult:
+        """Validate the inputs with the spec, reporting each problem on its property.
+
+        Values not yet known (preview) are passed through unvalidated; the engine checks
+        again once they are known.
+        """
+        given = {k: v for k, v in dict(news).items() if k != PROVIDER_KEY and v is not None}
+        known = {k: v for k, v in given.items() if not _is_unknown(v)}
+        failures: list[CheckFailure] = []
+        for name in sorted(known.keys() & self.spec.not_in_lync_2013.keys()):
+            failures.append(CheckFailure(name, self.spec.not_in_lync_2013[name]))
+            known.pop(name)
+        try:
+            validated = self.spec.model_validate(known).model_dump(exclude_none=True)
+        except ValidationError as err:
+            failures += _failures(err, self.spec, unknown=given.keys() - known.keys())
+            return CheckResult(given, failures)
+        if failures:
+            return CheckResult(given, failures)
+        validated.update({k: v for k, v in given.items() if _is_unknown(v)})
+        return CheckResult(validated, [])
+
+    # -- diff --------------------------------------------------------------------------
+
+    def managed(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The Lync properties present in ``props`` (inputs or outputs).
+
+        Numbers cross the engine's wire as doubles (protobuf Struct), so ``5061`` comes back
+        as ``5061.0``; Lync has no fractional properties, so integral floats become ints.
+        """
+        return {
+            k: _integral(props[k])
+            for k in self.spec.property_fields()
+            if props.get(k) is not None
+        }
+
+    def changed_properties(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """Managed properties whose desired value differs from the recorded live one."""
+        old, new = self.managed(olds), self.managed(news)
+        return [
+            name
+            for name in self.spec.property_fields()
+            if (name in old or name in new)
+            and (
+                _is_unknown(new.get(name))
+                or self.spec.compare_key(name, old.get(name))
+                != self.spec.compare_key(name, new.get(name))
+            )
+        ]
+
+    def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
+        """Compare recorded live values (olds are outputs) with the desired inputs."""
+        changed = self.changed_properties(olds, news)
+        replaces = [name for name in changed if name in self.replace_on]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=self.delete_before_replace if replaces else None,
+        )
+
+    # -- helpers for subclasses -----------------------------------------------------------
+
+    @contextmanager
+    def failing(self, action: str, target: str) -> Iterator[None]:
+        """Turn a remoting or configuration error into one message naming the resource."""
+        try:
+            yield
+        except (LyncRemotingError, ConnectionConfigError) as err:
+            raise LyncResourceError(f"{self.kind} {target!r}: could not {action}.\n{err}") from err
+
+    @staticmethod
+    def to_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
+        """snake_case inputs → Lync parameter names (control inputs excluded by callers)."""
+        return {lync_name(k): v for k, v in values.items()}
+
+    def from_record(self, record: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
+        """The named properties of a Lync object, snake_case, as live values."""
+        return {name: record.get(lync_name(name)) for name in fields}
+
+
+def encode_map(values: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    """A mapping as ``[{key: k, "value": v}]``.
+
+    Pulumi's state drops map entries whose value is null, so ``{"description": None}``
+    would come back as ``{}`` and a prior "unset" would be forgotten; list items survive.
+    """
+    return [{key: name, "value": value} for name, value in values.items()]
+
+
+def decode_map(pairs: Any, key: str) -> dict[str, Any]:
+    """The inverse of :func:`encode_map` (a missing ``value`` is the null it was)."""
+    return {str(item[key]): _integral(item.get("value")) for item in pairs or []}
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _is_unknown(value: Any) -> bool:
+    """Whether a value (or anything inside it) is not known yet: a preview placeholder.
+
+    The SDK hands provider code ``pulumi.output.Unknown`` objects; the wire form is the
+    UNKNOWN string, which tests and older SDKs may pass.
+    """
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN):
+        return True
+    if isinstance(value, Mapping):
+        return any(_is_unknown(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_is_unknown(item) for item in value)
+    return False
+
+
+def _failures(err: ValidationError, spec: type[Spec], unknown: Any) -> list[CheckFailure]:
+    failures = []
+    for error in err.errors():
+        loc = [str(part) for part in error["loc"]]
+        prop = loc[0] if loc else ""
+        if error["type"] == "missing" and prop in unknown:
+            continue
+        if error["type"] == "extra_forbidden":
+            reason = f"{prop!r} is not a parameter of {spec.cmdlet} in Lync Server 2013"
+        else:
+            reason = str(error["msg"]).removeprefix("Value error, ")
+        failures.append(CheckFailure(prop or "inputs", reason))
+    return failures

@@ -1,0 +1,218 @@
+"""The lifecycle shared by Lync configuration objects (Get-/Set-/New-/Remove-Cs<Noun>).
+
+Two kinds of object go through it:
+
+* *Owned* objects (a hosting provider, a site or tag policy) are created with ``New-`` and
+  removed with ``Remove-``. If one with the same identity already exists, create fails and
+  says how to take it over, unless ``adopt=True``.
+* *Singletons* (the Global access edge configuration, the Global external access policy)
+  always exist and cannot be removed. Create takes them over: it records the prior value of
+  each property it manages in the ``prior_values`` output, then applies the desired values;
+  delete, and dropping a property from the program, put the prior values back.
+
+Every write is followed by a read, so the outputs are what the server holds, and a write that
+fails in transit is settled by reading back (see ``LyncSession.write``). If a create fails
+after its write, the write is undone before the error is raised, because the engine records
+nothing for a failed create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, ClassVar
+
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+
+from lync_provider.remoting import CmdletCall, LyncRemotingError, NotFoundError
+from lync_provider.resources.base import (
+    PROVIDER_KEY,
+    LyncProvider,
+    LyncResourceError,
+    decode_map,
+    encode_map,
+)
+
+PRIOR = "prior_values"
+
+
+class ConfigObjectProvider(LyncProvider):
+    """CRUD for one Lync configuration noun; subclasses name it and its quirks."""
+
+    # Properties sent to New- even when the program leaves them unset (documented defaults),
+    # because New- would otherwise prompt for them, which fails in a remote session.
+    new_defaults: ClassVar[Mapping[str, Any]] = {}
+
+    # -- hooks --------------------------------------------------------------------------
+
+    def identity_of(self, props: Mapping[str, Any]) -> str:
+        """The Lync identity the inputs or outputs refer to."""
+        return str(props["identity"])
+
+    def is_singleton(self, identity: str) -> bool:
+        """True when the object always exists and is taken over rather than created."""
+        return False
+
+    def set_parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Lync parameters for Set-/New- from snake_case property values."""
+        return self.to_parameters(values)
+
+    # -- cmdlets ------------------------------------------------------------------------
+
+    def get(self, identity: str) -> dict[str, Any] | None:
+        """The object as the Central Management Store holds it, or None."""
+        try:
+            records = self.frontend().read(
+                CmdletCall(f"Get-{self.spec.noun}", {"Identity": identity})
+            )
+        except NotFoundError:
+            return None
+        return records[0] if records else None
+
+    def _matches(self, identity: str, desired: Mapping[str, Any]) -> bool:
+        live = self.get(identity)
+        if live is None:
+            return False
+        found = self.from_record(live, list(desired))
+        return not self.changed_properties(found, desired)
+
+    def apply(self, identity: str, values: Mapping[str, Any]) -> None:
+        """Set-<noun> with just these values (nothing when there are none)."""
+        settable = {k: v for k, v in values.items() if k not in self.replace_on}
+        settable.pop("identity", None)
+        if not settable:
+            return
+        params = {"Identity": identity, **self.set_parameters(settable)}
+        self.frontend().write(
+            CmdletCall(f"Set-{self.spec.noun}", params),
+            confirm=lambda: self._matches(identity, settable),
+        )
+
+    def _new(self, identity: str, values: Mapping[str, Any]) -> None:
+        props = {**self.new_defaults, **values}
+        props.pop("identity", None)
+        params = {"Identity": identity, **self.set_parameters(props)}
+        self.frontend().write(
+            CmdletCall(f"New-{self.spec.noun}", params),
+            confirm=lambda: self.get(identity) is not None,
+        )
+
+    def _remove(self, identity: str) -> None:
+        try:
+            self.frontend().write(
+                CmdletCall(f"Remove-{self.spec.noun}", {"Identity": identity}),
+                confirm=lambda: self.get(identity) is None,
+            )
+        except NotFoundError:
+            return
+
+    # -- outputs ------------------------------------------------------------------------
+
+    def outputs(
+        self, inputs: Mapping[str, Any], live: Mapping[str, Any], prior: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Inputs overlaid with the live value of every managed property."""
+        outs = {k: v for k, v in inputs.items() if k != PROVIDER_KEY}
+        outs.update(self.from_record(live, list(self.managed(inputs))))
+        outs["identity"] = self.identity_of(inputs)
+        if prior is not None:
+            outs[PRIOR] = encode_map(prior, "property")
+        return outs
+
+    def _read_back(self, identity: str) -> dict[str, Any]:
+        live = self.get(identity)
+        if live is None:
+            raise LyncResourceError(f"{self.kind} {identity!r} was written but cannot be read back")
+        return live
+
+    # -- Pulumi provider methods -------------------------------------------------------
+
+    def create(self, props: Any) -> CreateResult:
+        """New-, adopt, or take over; then read back."""
+        identity = self.identity_of(props)
+        desired = self.managed(props)
+        undo: Callable[[], None] | None = None
+        prior: dict[str, Any] | None = None
+        with self.failing("create it", identity):
+            live = self.get(identity)
+            if self.is_singleton(identity):
+                if live is None:
+                    raise LyncResourceError(
+                        f"the {self.spec.noun} singleton {identity!r} is missing"
+                    )
+                taken = prior = self.from_record(live, list(desired))
+                self.apply(identity, desired)
+                undo = partial(self.apply, identity, taken)
+            elif live is not None:
+                self._adopt(props, identity, live)
+            else:
+                self._new(identity, desired)
+                undo = partial(self._remove, identity)
+            try:
+                outs = self.outputs(props, self._read_back(identity), prior)
+            except (LyncRemotingError, LyncResourceError):
+                if undo is not None:
+                    undo()
+                raise
+        return CreateResult(identity, outs)
+
+    def _adopt(self, props: Mapping[str, Any], identity: str, live: Mapping[str, Any]) -> None:
+        if not props.get("adopt"):
+            raise LyncResourceError(
+                f"{self.kind} {identity!r} already exists on the server. To manage the "
+                "existing object with Pulumi, set adopt=True on this resource (create will "
+                f"then converge it to the declared values); or remove it with "
+                f"Remove-{self.spec.noun} -Identity {identity!r}, or choose another identity."
+            )
+        found = self.from_record(live, sorted(self.replace_on & props.keys()))
+        fixed = self.changed_properties(found, {k: props[k] for k in found})
+        if fixed:
+            names = ", ".join(fixed)
+            raise LyncResourceError(
+                f"{self.kind} {identity!r} exists with a different {names} "
+                f"({', '.join(f'{k}={found[k]!r}' for k in fixed)}), which Set-{self.spec.noun} "
+                "cannot change. Remove the existing object first, or declare its values."
+            )
+        self.apply(identity, self.managed(props))
+
+    def read(self, id_: str, props: Any) -> ReadResult:
+        """Live values of the managed properties; an owned object that vanished is gone."""
+        identity = id_ or self.identity_of(props)
+        with self.failing("read it", identity):
+            live = self.get(identity)
+        if live is None:
+            return ReadResult("", {})
+        prior = decode_map(props[PRIOR], "property") if PRIOR in props else None
+        outs = self.outputs(props, live, prior)
+        inputs = {k: v for k, v in outs.items() if k != PRIOR}
+        return ReadResult(identity, outs, inputs)
+
+    def update(self, id_: str, olds: Any, news: Any) -> UpdateResult:
+        """Write only what changed; restore the prior value of properties no longer managed."""
+        identity = id_
+        changed = self.changed_properties(olds, news)
+        wanted = self.managed(news)
+        desired = {k: wanted[k] for k in changed if k in wanted}
+        dropped = [k for k in changed if k not in wanted]
+        prior: dict[str, Any] | None = None
+        with self.failing("update it", identity):
+            if self.is_singleton(identity):
+                prior = decode_map(olds.get(PRIOR), "property")
+                newly = [k for k in desired if k not in prior]
+                if newly:
+                    prior.update(self.from_record(self._read_back(identity), newly))
+                restore = {k: prior.pop(k) for k in dropped if k in prior}
+                self.apply(identity, {**restore, **desired})
+            else:
+                self.apply(identity, desired)
+            outs = self.outputs(news, self._read_back(identity), prior)
+        return UpdateResult(outs)
+
+    def delete(self, id_: str, props: Any) -> None:
+        """Remove an owned object (already gone is fine); give a singleton its prior values."""
+        identity = id_ or self.identity_of(props)
+        with self.failing("delete it", identity):
+            if self.is_singleton(identity):
+                self.apply(identity, decode_map(props.get(PRIOR), "property"))
+            else:
+                self._remove(identity)

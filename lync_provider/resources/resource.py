@@ -1,0 +1,41 @@
+"""The program-side resource classes, in the style of generated Pulumi SDKs.
+
+``HostingProvider("exo", identity="Exchange Online", enabled=True, ...)`` or
+``HostingProvider("exo", HostingProviderArgs(...))``: both build the same input map. Inputs
+the ``...Args`` class does not know are passed on anyway, so that the provider's ``check``
+reports them as CheckFailures (with the reason) instead of Python raising a TypeError far
+from ``pulumi preview``'s output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from lync_provider.resources.base import LyncProvider
+
+
+class LyncResource(Resource):
+    """Base of the Lync dynamic resources."""
+
+    args_type: ClassVar[type[Any]]
+    provider_type: ClassVar[type[LyncProvider]]
+    # Outputs that are not inputs, declared so they are readable as attributes.
+    extra_outputs: ClassVar[tuple[str, ...]] = ("identity", "prior_values")
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Any | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = asdict(args) if args is not None else {}
+        given.update(kwargs)
+        props = {k: v for k, v in given.items() if v is not None}
+        for name in self.extra_outputs:
+            props.setdefault(name, None)
+        super().__init__(self.provider_type(), resource_name, props, opts)

@@ -1,0 +1,73 @@
+"""Fixtures: an emulator, the real provider process, and an engine stand-in configured for it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+
+from lync_emulator.emulator import Emulator
+from lync_emulator.store import dump_data
+from lync_provider.resources.base import LyncProvider
+from tests.support.engine import Engine, ProviderProcess, Secret
+
+PROJECT = "lync-provider"
+
+
+def stack_config(emu: Emulator) -> dict[str, str | Secret]:
+    """The `lync:` keys a stack pointed at this emulator would hold."""
+    config: dict[str, str | Secret] = {
+        "lync:frontEndUrl": emu.frontend_url,
+        "lync:username": emu.username,
+        "lync:password": Secret(emu.password),
+        "lync:auth": "basic",
+        "lync:encryption": "never",
+    }
+    if emu.edge_url:
+        config["lync:edgeUrl"] = emu.edge_url
+    return config
+
+
+def plain_config(emu: Emulator) -> dict[str, Any]:
+    """The same keys as ``configure()`` receives them: secrets already decrypted."""
+    return {k: v.value if isinstance(v, Secret) else v for k, v in stack_config(emu).items()}
+
+
+def store_state(emu: Emulator) -> Any:
+    """Everything the Central Management Store holds, for before/after comparisons
+    (an emptied collection and one never created hold the same)."""
+    return {k: v for k, v in dump_data(emu.service.store.snapshot()).items() if v}
+
+
+@dataclass
+class Stack:
+    """An emulator plus the engine stand-in driving the real provider process against it."""
+
+    emu: Emulator
+    engine: Engine
+    process: ProviderProcess
+
+    def writes(self) -> int:
+        """How many invocations changed the store so far."""
+        return len(self.emu.audit.writes())
+
+
+@pytest.fixture
+def stack(lync_emulator: Emulator) -> Iterator[Stack]:
+    with ProviderProcess(project=PROJECT) as process:
+        yield Stack(lync_emulator, Engine(process, stack_config(lync_emulator)), process)
+
+
+@pytest.fixture
+def configured(lync_emulator: Emulator) -> Callable[[type[LyncProvider]], LyncProvider]:
+    """Plain provider objects, configured as the provider process would configure them."""
+
+    def make(cls: type[LyncProvider]) -> LyncProvider:
+        provider = cls()
+        provider.configure(ConfigureRequest(Config(plain_config(lync_emulator), PROJECT)))
+        return provider
+
+    return make
