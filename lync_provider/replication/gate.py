@@ -40,6 +40,7 @@ class ReplicationGateSpec(Spec):
     control_fields: ClassVar[frozenset[str]] = frozenset()
 
     triggers: Any = None
+    changed_after: list[datetime] | None = None
     replicas: list[Fqdn] | None = None
     timeout_seconds: float = Field(default=600.0, gt=0)
     poll_min_seconds: float = Field(default=2.0, gt=0)
@@ -79,13 +80,17 @@ class WaitResult:
         }
 
 
+def _aware(stamp: datetime) -> datetime:
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
 class ReplicationGateProvider(LyncProvider):
     """Polls replication status with backoff until every awaited replica applied the change."""
 
     spec = ReplicationGateSpec
     kind = "ReplicationGate"
     # Only these re-run the wait; the others only tune it.
-    waits_on: ClassVar[frozenset[str]] = frozenset({"triggers", "replicas"})
+    waits_on: ClassVar[frozenset[str]] = frozenset({"triggers", "changed_after", "replicas"})
 
     def statuses(self) -> list[ReplicaStatus]:
         """Current status of every replica, from the front end."""
@@ -93,8 +98,15 @@ class ReplicationGateProvider(LyncProvider):
         return [ReplicaStatus.from_record(r) for r in records]
 
     def wait(self, settings: ReplicationGateSpec) -> WaitResult:
-        """Block until applied or the deadline passes (then raise with the lagging rows)."""
-        changed_at = datetime.now(UTC)
+        """Block until applied or the deadline passes (then raise with the lagging rows).
+
+        A replica counts once it reports UpToDate in a report made after the change: after
+        the latest of ``changed_after`` (when the resources wrote), or else after the moment
+        the gate began, in which case a replica that was already done counts at its next
+        report.
+        """
+        stamps = [_aware(stamp) for stamp in settings.changed_after or []]
+        changed_at = max(stamps) if stamps else datetime.now(UTC)
         started = time.monotonic()
         deadline = started + settings.timeout_seconds
         interval = settings.poll_min_seconds
@@ -204,6 +216,7 @@ class ReplicationGateArgs:
     """Inputs of :class:`ReplicationGate`."""
 
     triggers: pulumi.Input[Any] | None = None
+    changed_after: pulumi.Input[list[pulumi.Input[str]]] | None = None
     replicas: pulumi.Input[list[pulumi.Input[str]]] | None = None
     timeout_seconds: pulumi.Input[float] | None = None
     poll_min_seconds: pulumi.Input[float] | None = None

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
@@ -128,7 +129,7 @@ class LyncProvider(ResourceProvider):
             failures.append(CheckFailure(name, self.spec.not_in_lync_2013[name]))
             known.pop(name)
         try:
-            validated = self.spec.model_validate(known).model_dump(exclude_none=True)
+            validated = self.spec.model_validate(known).model_dump(mode="json", exclude_none=True)
         except ValidationError as err:
             failures += _failures(err, self.spec, unknown=given.keys() - known.keys())
             return CheckResult(given, failures)
@@ -146,9 +147,7 @@ class LyncProvider(ResourceProvider):
         as ``5061.0``; Lync has no fractional properties, so integral floats become ints.
         """
         return {
-            k: _integral(props[k])
-            for k in self.spec.property_fields()
-            if props.get(k) is not None
+            k: _integral(props[k]) for k in self.spec.property_fields() if props.get(k) is not None
         }
 
     def changed_properties(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
@@ -193,6 +192,11 @@ class LyncProvider(ResourceProvider):
     def from_record(self, record: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
         """The named properties of a Lync object, snake_case, as live values."""
         return {name: record.get(lync_name(name)) for name in fields}
+
+
+def now_utc() -> str:
+    """This machine's clock, UTC, ISO 8601: when a change was sent."""
+    return datetime.now(UTC).isoformat()
 
 
 def encode_map(values: Mapping[str, Any], key: str) -> list[dict[str, Any]]:

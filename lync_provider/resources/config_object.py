@@ -31,9 +31,11 @@ from lync_provider.resources.base import (
     LyncResourceError,
     decode_map,
     encode_map,
+    now_utc,
 )
 
 PRIOR = "prior_values"
+CHANGED_AT = "changed_at"
 
 
 class ConfigObjectProvider(LyncProvider):
@@ -109,12 +111,22 @@ class ConfigObjectProvider(LyncProvider):
     # -- outputs ------------------------------------------------------------------------
 
     def outputs(
-        self, inputs: Mapping[str, Any], live: Mapping[str, Any], prior: Mapping[str, Any] | None
+        self,
+        inputs: Mapping[str, Any],
+        live: Mapping[str, Any],
+        prior: Mapping[str, Any] | None,
+        changed_at: str | None,
     ) -> dict[str, Any]:
-        """Inputs overlaid with the live value of every managed property."""
+        """Inputs overlaid with the live value of every managed property.
+
+        ``changed_at`` (this machine's UTC clock just before the last write) tells the
+        ReplicationGate which status reports are about this change and which are older.
+        """
         outs = {k: v for k, v in inputs.items() if k != PROVIDER_KEY}
         outs.update(self.from_record(live, list(self.managed(inputs))))
         outs["identity"] = self.identity_of(inputs)
+        if changed_at is not None:
+            outs[CHANGED_AT] = changed_at
         if prior is not None:
             outs[PRIOR] = encode_map(prior, "property")
         return outs
@@ -133,6 +145,7 @@ class ConfigObjectProvider(LyncProvider):
         desired = self.managed(props)
         undo: Callable[[], None] | None = None
         prior: dict[str, Any] | None = None
+        changed_at = now_utc()
         with self.failing("create it", identity):
             live = self.get(identity)
             if self.is_singleton(identity):
@@ -149,7 +162,7 @@ class ConfigObjectProvider(LyncProvider):
                 self._new(identity, desired)
                 undo = partial(self._remove, identity)
             try:
-                outs = self.outputs(props, self._read_back(identity), prior)
+                outs = self.outputs(props, self._read_back(identity), prior, changed_at)
             except (LyncRemotingError, LyncResourceError):
                 if undo is not None:
                     undo()
@@ -183,8 +196,8 @@ class ConfigObjectProvider(LyncProvider):
         if live is None:
             return ReadResult("", {})
         prior = decode_map(props[PRIOR], "property") if PRIOR in props else None
-        outs = self.outputs(props, live, prior)
-        inputs = {k: v for k, v in outs.items() if k != PRIOR}
+        outs = self.outputs(props, live, prior, props.get(CHANGED_AT))
+        inputs = {k: outs[k] for k in self.spec.model_fields if outs.get(k) is not None}
         return ReadResult(identity, outs, inputs)
 
     def update(self, id_: str, olds: Any, news: Any) -> UpdateResult:
@@ -195,6 +208,7 @@ class ConfigObjectProvider(LyncProvider):
         desired = {k: wanted[k] for k in changed if k in wanted}
         dropped = [k for k in changed if k not in wanted]
         prior: dict[str, Any] | None = None
+        changed_at = now_utc()
         with self.failing("update it", identity):
             if self.is_singleton(identity):
                 prior = decode_map(olds.get(PRIOR), "property")
@@ -205,7 +219,7 @@ class ConfigObjectProvider(LyncProvider):
                 self.apply(identity, {**restore, **desired})
             else:
                 self.apply(identity, desired)
-            outs = self.outputs(news, self._read_back(identity), prior)
+            outs = self.outputs(news, self._read_back(identity), prior, changed_at)
         return UpdateResult(outs)
 
     def delete(self, id_: str, props: Any) -> None:

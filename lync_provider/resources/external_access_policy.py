@@ -82,4 +82,4 @@ class ExternalAccessPolicy(LyncResource, module="lync", name="ExternalAccessPoli
 
     args_type = ExternalAccessPolicyArgs
     provider_type = ExternalAccessPolicyProvider
-    extra_outputs = ("prior_values",)
+    extra_outputs = ("prior_values", "changed_at")

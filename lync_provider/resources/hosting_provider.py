@@ -86,4 +86,4 @@ class HostingProvider(LyncResource, module="lync", name="HostingProvider"):
 
     args_type = HostingProviderArgs
     provider_type = HostingProviderProvider
-    extra_outputs = ()
+    extra_outputs = ("changed_at",)

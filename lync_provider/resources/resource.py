@@ -24,7 +24,7 @@ class LyncResource(Resource):
     args_type: ClassVar[type[Any]]
     provider_type: ClassVar[type[LyncProvider]]
     # Outputs that are not inputs, declared so they are readable as attributes.
-    extra_outputs: ClassVar[tuple[str, ...]] = ("identity", "prior_values")
+    extra_outputs: ClassVar[tuple[str, ...]] = ("identity", "prior_values", "changed_at")
 
     def __init__(
         self,
