@@ -10,7 +10,7 @@ from ``pulumi preview``'s output.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
@@ -39,3 +39,8 @@ class LyncResource(Resource):
         for name in self.extra_outputs:
             props.setdefault(name, None)
         super().__init__(self.provider_type(), resource_name, props, opts)
+
+    if TYPE_CHECKING:
+        # Every input and output is set as an attribute holding a pulumi.Output by the SDK;
+        # the ...Args classes and specs name them, so they are not listed a third time here.
+        def __getattr__(self, name: str) -> pulumi.Output[Any]: ...
