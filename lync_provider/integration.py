@@ -27,6 +27,7 @@ from lync_provider.resources import (
     ExternalAccessPolicyAssignment,
     HostingProvider,
 )
+from lync_provider.resources.resource import LyncResource
 
 Cloud = Literal["worldwide", "21vianet"]
 PROXY_FQDNS: dict[str, str] = {
@@ -113,7 +114,7 @@ class ExchangeOnlineIntegration(pulumi.ComponentResource):
             adopt=(args.adopt_existing and scope != "Global") or None,
             opts=child,
         )
-        configuration: list[pulumi.CustomResource] = [
+        configuration: list[LyncResource] = [
             self.access_edge,
             self.hosting_provider,
             self.policy,
