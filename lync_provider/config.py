@@ -71,7 +71,6 @@ def _missing(key: str) -> str:
 
 
 Lookup = Callable[[str], Any]
-_INVALID = f"the {NAMESPACE}: connection settings are invalid"
 
 
 class _ConfigSource(Protocol):
@@ -100,7 +99,9 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def _endpoint(get: Lookup, url_key: str, user_key: str, password_key: str, auth_key: str) -> Any:
+def _endpoint(
+    get: Lookup, url_key: str, user_key: str, password_key: str, auth_key: str
+) -> EndpointSettings | None:
     url = get(url_key)
     if url is None:
         return None
@@ -129,15 +130,19 @@ def _endpoint(get: Lookup, url_key: str, user_key: str, password_key: str, auth_
 
 def load_connections(get: Lookup) -> Connections:
     """Build both endpoints; a mistake is kept and reported when a connection is needed,
-    so that validation-only calls (``check``, ``diff`` in a preview) still work."""
-    try:
-        frontend = _endpoint(get, "frontEndUrl", "username", "password", "auth")
-        edge = _endpoint(get, "edgeUrl", "edgeUsername", "edgePassword", "edgeAuth")
-    except ValidationError as err:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
-        return Connections(
-            None, None, f"the {NAMESPACE}: connection settings are invalid: {problems}"
-        )
-    except ValueError as err:
-        return Connections(None, None, f"the {NAMESPACE}: connection settings are invalid: {err}")
+    so that validation-only calls (``check``, ``diff`` in a preview) still work. The message
+    names the endpoint's URL key."""
+    endpoints: list[EndpointSettings | None] = []
+    for url_key, keys in (
+        ("frontEndUrl", ("username", "password", "auth")),
+        ("edgeUrl", ("edgeUsername", "edgePassword", "edgeAuth")),
+    ):
+        try:
+            endpoints.append(_endpoint(get, url_key, *keys))
+        except ValidationError as err:
+            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
+            return Connections(None, None, f"{NAMESPACE}:{url_key}: {problems}")
+        except ValueError as err:
+            return Connections(None, None, f"{NAMESPACE}:{url_key}: {err}")
+    frontend, edge = endpoints
     return Connections(frontend, edge)

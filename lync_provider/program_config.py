@@ -1,0 +1,124 @@
+"""The stack configuration of the reference program, validated all at once.
+
+``__main__.py`` and the ``check`` command read the same ``lync:`` keys (the project is named
+``lync``, so the connection keys the providers read in ``configure()`` are project keys with a
+schema in Pulumi.yaml). A mistake stops the program with one message that names every bad
+key, in the terms of ``pulumi config set``, before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lync_provider.config import KEYS, NAMESPACE, SECRET_KEYS, load_connections
+from lync_provider.identities import canonical_policy_identity
+from lync_provider.integration import ExchangeOnlineIntegrationArgs
+from lync_provider.resources.types import Fqdn
+
+Lookup = Callable[[str], Any]
+
+
+class ProgramConfigError(ValueError):
+    """One or more stack configuration keys are wrong; the message lists each."""
+
+
+class IntegrationSettings(BaseModel):
+    """The integration's own keys (the connection keys are validated by ``config``)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    cloud: Literal["worldwide", "21vianet"] = "worldwide"
+    proxyFqdn: Fqdn | None = None  # noqa: N815 - the config key's own spelling
+    hostingProviderIdentity: str = Field(default="Exchange Online", min_length=1)  # noqa: N815
+    policyIdentity: str = "Global"  # noqa: N815
+    policyUsers: list[str] = Field(default_factory=list)  # noqa: N815
+    adoptExisting: bool = False  # noqa: N815
+    replicas: list[Fqdn] | None = None
+    replicationTimeoutSeconds: float = Field(default=600, gt=0)  # noqa: N815
+    forceReplicationAfterSeconds: float | None = Field(default=None, gt=0)  # noqa: N815
+    verifyEdge: bool = True  # noqa: N815
+
+    @field_validator("policyIdentity")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        return canonical_policy_identity(value)
+
+    def to_args(self) -> ExchangeOnlineIntegrationArgs:
+        """The component's arguments."""
+        return ExchangeOnlineIntegrationArgs(
+            cloud=self.cloud,
+            proxy_fqdn=self.proxyFqdn,
+            hosting_provider_identity=self.hostingProviderIdentity,
+            policy_identity=self.policyIdentity,
+            policy_users=self.policyUsers,
+            adopt_existing=self.adoptExisting,
+            replicas=self.replicas,
+            replication_timeout_seconds=self.replicationTimeoutSeconds,
+            force_replication_after_seconds=self.forceReplicationAfterSeconds,
+            verify_edge=self.verifyEdge,
+        )
+
+
+def _key(name: str) -> str:
+    return f"{NAMESPACE}:{name}"
+
+
+def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stack config (``{"lync:cloud": ...}``, values as Pulumi hands them to a program:
+    strings, arrays as JSON text) → (integration keys, connection keys), namespace removed.
+    Keys of other namespaces are not ours and are left alone."""
+    integration: dict[str, Any] = {}
+    connection: dict[str, Any] = {}
+    for full, given in config.items():
+        namespace, _, name = full.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        is_array = isinstance(given, str) and given.lstrip().startswith("[")
+        (connection if name in KEYS else integration)[name] = (
+            json.loads(given) if is_array else given
+        )
+    return integration, connection
+
+
+def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSettings:
+    """Validate the integration keys in ``raw`` (``{"cloud": ..., ...}`` without namespace)
+    and the connection keys through ``lookup``; raise one error naming every bad key."""
+    problems: list[str] = []
+    settings: IntegrationSettings | None = None
+    try:
+        settings = IntegrationSettings.model_validate(dict(raw))
+    except ValidationError as err:
+        for error in err.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "not a key of this project (see Pulumi.yaml)"
+            problems.append(f"{_key(name)}: {message}")
+    if lookup("frontEndUrl") is None:
+        problems.append(
+            f"{_key('frontEndUrl')}: missing; e.g. `pulumi config set {_key('frontEndUrl')} "
+            "https://pool01.contoso.com/OcsPowershell`"
+        )
+    else:
+        auth = str(lookup("auth") or "negotiate").lower()
+        for key in ("username", "password"):
+            if auth != "kerberos" and lookup(key) is None:
+                how = "--secret " if key in SECRET_KEYS else ""
+                problems.append(f"{_key(key)}: missing; `pulumi config set {how}{_key(key)} ...`")
+        connections = load_connections(lookup)
+        if connections.problem and not any("missing" in p for p in problems):
+            problems.append(connections.problem)
+    if settings is not None and settings.verifyEdge and lookup("edgeUrl") is None:
+        problems.append(
+            f"{_key('edgeUrl')}: missing, and verifyEdge is on; set the Edge's WinRM URL "
+            f"(e.g. https://edge01.contoso.com:5986/wsman) or `{_key('verifyEdge')}` false"
+        )
+    if problems or settings is None:
+        raise ProgramConfigError(
+            "The stack configuration has problems:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return settings
