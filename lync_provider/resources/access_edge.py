@@ -17,7 +17,7 @@ import pulumi
 from pydantic import Field, model_validator
 
 from lync_provider.remoting import SWITCH
-from lync_provider.resources.base import Spec
+from lync_provider.resources.base import PropertyError, Spec
 from lync_provider.resources.config_object import ConfigObjectProvider
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Count, Fqdn, RoutingMethod, VerificationLevel
@@ -74,15 +74,19 @@ class AccessEdgeConfigSpec(Spec):
         given = self.model_fields_set
         if self.routing_method == "UseDefaultRouting":
             if self.default_route_fqdn is None:
-                raise ValueError("routing_method UseDefaultRouting requires default_route_fqdn")
+                raise PropertyError(
+                    "default_route_fqdn",
+                    "routing_method UseDefaultRouting requires default_route_fqdn",
+                )
             wrong = [f for f in _DNS_SRV_ONLY if f in given]
         else:
             wrong = [f for f in _DEFAULT_ROUTE_ONLY if f in given]
         if wrong:
             mode = self.routing_method or "unset (declare routing_method)"
-            raise ValueError(
+            raise PropertyError(
+                wrong[0],
                 f"{', '.join(wrong)} cannot be set when routing_method is {mode}; "
-                f"{'default' if wrong[0] in _DEFAULT_ROUTE_ONLY else 'DNS SRV'} routing only"
+                f"{'default' if wrong[0] in _DEFAULT_ROUTE_ONLY else 'DNS SRV'} routing only",
             )
         return self
 

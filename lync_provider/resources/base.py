@@ -80,6 +80,15 @@ class Spec(BaseModel):
         return value
 
 
+class PropertyError(ValueError):
+    """A validation problem that belongs to one named input (raised by model validators,
+    whose errors pydantic cannot otherwise attach to a property)."""
+
+    def __init__(self, prop: str, message: str) -> None:
+        super().__init__(message)
+        self.property = prop
+
+
 class LyncResourceError(Exception):
     """A resource operation failed; the text is what the Pulumi CLI shows."""
 
@@ -237,6 +246,9 @@ def _failures(err: ValidationError, spec: type[Spec], unknown: Any) -> list[Chec
     for error in err.errors():
         loc = [str(part) for part in error["loc"]]
         prop = loc[0] if loc else ""
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, PropertyError):
+            prop = cause.property
         if error["type"] == "missing" and prop in unknown:
             continue
         if error["type"] == "extra_forbidden":
