@@ -1,0 +1,142 @@
+"""The same providers as plain Python objects: the methods the engine would call, in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dill
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.output import Unknown
+
+from lync_emulator.emulator import Emulator
+from lync_provider.resources import HostingProviderProvider, LyncResourceError
+from lync_provider.resources.base import LyncProvider
+from tests.resources.conftest import PROJECT, store_state
+from tests.resources.scenarios import EXCHANGE_ONLINE, SCENARIOS, Scenario
+
+Make = Callable[[type[LyncProvider]], LyncProvider]
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_full_lifecycle_on_provider_objects(
+    configured: Make, lync_emulator: Emulator, s: Scenario
+) -> None:
+    s.setup(lync_emulator)
+    before = store_state(lync_emulator)
+    provider = configured(s.provider)
+    checked = provider.check({}, s.inputs)
+    assert checked.failures == []
+    created = provider.create(checked.inputs)
+    assert s.read_live(lync_emulator) == s.desired_live
+    assert provider.diff(created.id, created.outs, checked.inputs).changes is False
+
+    cmdlet, positional, named = s.out_of_band
+    lync_emulator.run_cmdlet(cmdlet, *positional, **named)
+    read = provider.read(created.id, created.outs)
+    key, drifted = s.drifted_output
+    assert read.outs[key] == drifted
+    assert read.inputs is not None and read.inputs[key] == drifted
+    assert provider.diff(read.id, read.outs, checked.inputs).changes is True
+
+    updated = provider.update(read.id, read.outs, provider.check({}, s.updated).inputs)
+    assert (
+        provider.diff(read.id, updated.outs, provider.check({}, s.updated).inputs).changes is False
+    )
+    provider.delete(read.id, updated.outs or {})
+    assert store_state(lync_emulator) == before
+
+
+def test_deleting_what_is_already_gone_succeeds(configured: Make, lync_emulator: Emulator) -> None:
+    provider = configured(HostingProviderProvider)
+    created = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+    lync_emulator.run_cmdlet("Remove-CsHostingProvider", "Exchange Online")
+    assert provider.read(created.id, created.outs).id == ""
+    provider.delete(created.id, created.outs)
+
+
+def test_a_failed_create_leaves_nothing_behind(configured: Make, lync_emulator: Emulator) -> None:
+    provider = configured(HostingProviderProvider)
+    # New- succeeds, then the read-back fails: the new provider must be removed again.
+    lync_emulator.faults.fail_invocation("Get-CsHostingProvider", nth=2)
+    with pytest.raises(LyncResourceError, match="InjectedFault"):
+        provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+    assert lync_emulator.run_cmdlet("Get-CsHostingProvider") == []
+    cmdlets = [e.cmdlet for e in lync_emulator.audit.writes()]
+    assert cmdlets == ["New-CsHostingProvider", "Remove-CsHostingProvider"]
+
+
+def test_errors_name_resource_cmdlet_server_words_and_fix(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    provider = configured(HostingProviderProvider)
+    lync_emulator.run_cmdlet(
+        "New-CsHostingProvider", "Other", ProxyFqdn="exap.um.outlook.com", Enabled=True
+    )
+    with pytest.raises(LyncResourceError) as caught:
+        provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+    text = str(caught.value)
+    assert text.startswith("HostingProvider 'Exchange Online': could not create it.")
+    assert "New-CsHostingProvider -Identity 'Exchange Online'" in text
+    assert lync_emulator.frontend_url.split("/")[2] in text
+    assert "FullyQualifiedErrorId: DuplicateProxyFqdn" in text
+    assert "hint:" in text
+    assert lync_emulator.password not in text
+
+
+def test_preview_unknowns_pass_check_and_count_as_changes(configured: Make) -> None:
+    provider = configured(HostingProviderProvider)
+    news = {**EXCHANGE_ONLINE, "proxy_fqdn": Unknown()}
+    checked = provider.check({}, news)
+    assert checked.failures == []
+    assert isinstance(checked.inputs["proxy_fqdn"], Unknown)
+    diff = provider.diff("Exchange Online", {**EXCHANGE_ONLINE}, checked.inputs)
+    assert diff.changes is True and diff.replaces == ["proxy_fqdn"]
+
+
+def test_unset_properties_are_neither_written_nor_compared(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    provider = configured(HostingProviderProvider)
+    minimal = {"identity": "Exchange Online", "proxy_fqdn": "exap.um.outlook.com", "enabled": True}
+    created = provider.create(provider.check({}, minimal).inputs)
+    lync_emulator.run_cmdlet("Set-CsHostingProvider", "Exchange Online", IsLocal=True)
+    read = provider.read(created.id, created.outs)
+    assert "is_local" not in read.outs
+    assert provider.diff(read.id, read.outs, provider.check({}, minimal).inputs).changes is False
+    [new] = lync_emulator.audit.entries("New-CsHostingProvider")
+    assert "IsLocal" not in new.parameters and "SipClientPort" not in new.parameters
+
+
+def test_the_provider_pickles_without_credentials(configured: Make) -> None:
+    provider = configured(HostingProviderProvider)
+    blob = dill.dumps(HostingProviderProvider(), recurse=True)
+    assert b"Secret123!" not in blob and len(blob) < 200
+    assert "Secret123!" not in repr(vars(provider))
+
+
+def test_missing_connection_config_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LYNC_FRONTEND_URL", raising=False)
+    provider = HostingProviderProvider()
+    provider.configure(ConfigureRequest(Config({}, PROJECT)))
+    with pytest.raises(LyncResourceError, match=r"pulumi config set lync:frontEndUrl"):
+        provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+
+
+def test_environment_variables_are_the_fallback(
+    lync_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env: dict[str, Any] = {
+        "LYNC_FRONTEND_URL": lync_emulator.frontend_url,
+        "LYNC_USERNAME": lync_emulator.username,
+        "LYNC_PASSWORD": lync_emulator.password,
+        "LYNC_AUTH": "basic",
+        "LYNC_ENCRYPTION": "never",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    provider = HostingProviderProvider()
+    provider.configure(ConfigureRequest(Config({}, PROJECT)))
+    provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+    assert lync_emulator.run_cmdlet("Get-CsHostingProvider", "Exchange Online")
