@@ -6,13 +6,17 @@ the dynamic providers in their own process; nothing here passes credentials to a
 """
 
 import pulumi
-from pulumi.runtime.config import get_config_env
 
 from lync_provider.config import lookup_from
 from lync_provider.integration import ExchangeOnlineIntegration
-from lync_provider.program_config import ProgramConfigError, load_program_config, split_config
+from lync_provider.program_config import (
+    ProgramConfigError,
+    load_program_config,
+    program_stack_config,
+    split_config,
+)
 
-integration_keys, connection_keys = split_config(get_config_env())
+integration_keys, connection_keys = split_config(program_stack_config())
 try:
     settings = load_program_config(
         integration_keys, lookup_from({f"lync:{k}": v for k, v in connection_keys.items()})

@@ -93,7 +93,8 @@ def lookup_from(config: _ConfigSource | None, env: Mapping[str, str] | None = No
     return get
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
+    """A boolean config value, given as a bool or as text (true/false, yes/no, 1/0)."""
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in ("1", "true", "yes", "on")
@@ -118,7 +119,7 @@ def _endpoint(
     if get("caBundle"):
         fields["ca_bundle"] = get("caBundle")
     if get("skipCertificateValidation") is not None:
-        fields["verify_certificate"] = not _flag(get("skipCertificateValidation"))
+        fields["verify_certificate"] = not flag(get("skipCertificateValidation"))
     if get("operationTimeout"):
         fields["operation_timeout"] = float(get("operationTimeout"))
     module = get("importModule")

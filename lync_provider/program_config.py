@@ -12,9 +12,18 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime.config import get_config_env
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from lync_provider.config import KEYS, NAMESPACE, SECRET_KEYS, load_connections
+from lync_provider.config import KEYS, NAMESPACE, SECRET_KEYS, flag, load_connections
 from lync_provider.identities import canonical_policy_identity
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
 from lync_provider.resources.types import Fqdn
@@ -47,6 +56,17 @@ class IntegrationSettings(BaseModel):
     def _policy(cls, value: str) -> str:
         return canonical_policy_identity(value)
 
+    @field_validator("policyUsers")
+    @classmethod
+    def _grantable(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        policy = info.data.get("policyIdentity", "Global")
+        if value and not str(policy).startswith("Tag:"):
+            raise ValueError(
+                f"users can only be granted a tag policy; {policy} applies without a grant "
+                "(set lync:policyIdentity to tag:<name>, or remove lync:policyUsers)"
+            )
+        return value
+
     def to_args(self) -> ExchangeOnlineIntegrationArgs:
         """The component's arguments."""
         return ExchangeOnlineIntegrationArgs(
@@ -65,6 +85,15 @@ class IntegrationSettings(BaseModel):
 
 def _key(name: str) -> str:
     return f"{NAMESPACE}:{name}"
+
+
+def program_stack_config() -> dict[str, Any]:
+    """The stack configuration as a running Pulumi program sees it.
+
+    The language host hands it over as the ``PULUMI_CONFIG`` environment bag, or the runtime
+    holds it after ``set_all_config`` (mocks, some hosts); values set explicitly win.
+    """
+    return {**get_config_env(), **pulumi_config.CONFIG.get()}
 
 
 def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -110,9 +139,11 @@ def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSe
                 how = "--secret " if key in SECRET_KEYS else ""
                 problems.append(f"{_key(key)}: missing; `pulumi config set {how}{_key(key)} ...`")
         connections = load_connections(lookup)
-        if connections.problem and not any("missing" in p for p in problems):
+        # Missing credentials were reported above, key by key.
+        if connections.problem and "needs a username and a password" not in connections.problem:
             problems.append(connections.problem)
-    if settings is not None and settings.verifyEdge and lookup("edgeUrl") is None:
+    verify_edge = settings.verifyEdge if settings else flag(raw.get("verifyEdge", True))
+    if verify_edge and lookup("edgeUrl") is None:
         problems.append(
             f"{_key('edgeUrl')}: missing, and verifyEdge is on; set the Edge's WinRM URL "
             f"(e.g. https://edge01.contoso.com:5986/wsman) or `{_key('verifyEdge')}` false"

@@ -1,0 +1,131 @@
+"""The reference program's resource graph, per cloud and policy scope, under mocks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.program.mocks import RecordingMonitor, run_program
+
+BASE = {
+    "lync:frontEndUrl": "https://pool01.contoso.com/OcsPowershell",
+    "lync:edgeUrl": "https://edge01.contoso.com:5986/wsman",
+    "lync:username": "CONTOSO\\lyncadmin",
+    "lync:password": "Pa$$w0rd-not-in-state",
+    "lync:edgePassword": "Edge-Pa$$-not-in-state",
+}
+CONFIG_TYPES = ("AccessEdgeConfig", "HostingProvider", "ExternalAccessPolicy")
+
+
+def program(**extra: Any) -> RecordingMonitor:
+    config = dict(BASE)
+    for key, value in extra.items():
+        config[f"lync:{key}"] = json.dumps(value) if isinstance(value, list) else str(value)
+    return run_program(config)
+
+
+@pytest.mark.parametrize(
+    ("extra", "proxy"),
+    [
+        ({}, "exap.um.outlook.com"),
+        ({"cloud": "21vianet"}, "exap.um.partner.outlook.cn"),
+        ({"cloud": "21vianet", "proxyFqdn": "exap.um.office365.us"}, "exap.um.office365.us"),
+    ],
+    ids=["worldwide", "21vianet", "override"],
+)
+def test_every_resource_with_the_documented_values(extra: dict[str, str], proxy: str) -> None:
+    monitor = program(**extra)
+    types = sorted(r.typ.rsplit(":", 1)[1] for r in monitor.registrations)
+    assert types == sorted(
+        [
+            "AccessEdgeConfig",
+            "EdgeVerification",
+            "ExchangeOnlineIntegration",
+            "ExternalAccessPolicy",
+            "HostingProvider",
+            "ReplicationGate",
+        ]
+    )
+    assert monitor.one(":AccessEdgeConfig").inputs["allow_federated_users"] is True
+    hp = monitor.one(":HostingProvider").inputs
+    assert {k: hp[k] for k in hp if not k.startswith("__")} == {
+        "identity": "Exchange Online",
+        "enabled": True,
+        "enabled_shared_address_space": True,
+        "hosts_ocs_users": False,
+        "proxy_fqdn": proxy,
+        "is_local": False,
+        "verification_level": "UseSourceVerification",
+    }
+    policy = monitor.one(":ExternalAccessPolicy").inputs
+    assert policy["identity"] == "Global" and policy["enable_outside_access"] is True
+    expected = monitor.one(":EdgeVerification").inputs["hosting_providers"][0]
+    assert expected["proxy_fqdn"] == proxy
+
+
+@pytest.mark.parametrize(
+    ("scope", "canonical"), [("global", "Global"), ("site:Redmond", "Site:Redmond")]
+)
+def test_global_and_site_policies_need_no_grant(scope: str, canonical: str) -> None:
+    monitor = program(policyIdentity=scope)
+    assert monitor.one(":ExternalAccessPolicy").inputs["identity"] == canonical
+    assert monitor.by_type(":ExternalAccessPolicyAssignment") == []
+
+
+def test_a_tag_policy_is_granted_to_its_users() -> None:
+    users = ["sip:alice@contoso.com", "CONTOSO\\bob"]
+    monitor = program(policyIdentity="tag:OWA-Users", policyUsers=users)
+    assert monitor.one(":ExternalAccessPolicy").inputs["identity"] == "Tag:OWA-Users"
+    grant = monitor.one(":ExternalAccessPolicyAssignment")
+    assert grant.inputs["users"] == users
+    assert grant.inputs["policy_name"] == "Tag:OWA-Users"
+    assert monitor.one(":ExternalAccessPolicy").urn in grant.dependencies
+
+
+def test_the_gate_waits_for_every_configuration_resource() -> None:
+    monitor = program(policyIdentity="tag:OWA", policyUsers=["alice@contoso.com"])
+    gate = monitor.one(":ReplicationGate")
+    configuration = [
+        monitor.one(f":{t}").urn for t in (*CONFIG_TYPES, "ExternalAccessPolicyAssignment")
+    ]
+    assert set(configuration) <= set(gate.dependencies)
+    assert len(gate.inputs["changed_after"]) == 4
+    verification = monitor.one(":EdgeVerification")
+    assert gate.urn in verification.dependencies
+
+
+def test_no_credential_among_any_input() -> None:
+    monitor = program()
+    everything = json.dumps([r.inputs for r in monitor.registrations], default=str)
+    for secret in (BASE["lync:password"], BASE["lync:edgePassword"], "CONTOSO\\\\lyncadmin"):
+        assert secret not in everything
+    assert "pool01.contoso.com" not in everything
+
+
+def test_verify_edge_off_skips_edge_verification() -> None:
+    config = {k: v for k, v in BASE.items() if k != "lync:edgeUrl"}
+    config["lync:verifyEdge"] = "false"
+    monitor = run_program(config)
+    assert monitor.by_type(":EdgeVerification") == []
+    assert monitor.by_type(":ReplicationGate")
+
+
+def test_config_mistakes_stop_the_program_naming_each_key() -> None:
+    config = {
+        "lync:frontEndUrl": "not a url",
+        "lync:username": "CONTOSO\\lyncadmin",
+        "lync:cloud": "mars",
+        "lync:policyUsers": json.dumps(["alice@contoso.com"]),
+        "lync:colour": "blue",
+    }
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program(config)
+    text = str(caught.value)
+    assert "lync:cloud" in text and "'worldwide' or '21vianet'" in text
+    assert "lync:password: missing" in text and "--secret" in text
+    assert "lync:frontEndUrl" in text
+    assert "lync:colour: not a key of this project" in text
+    assert "lync:edgeUrl: missing" in text
+    assert "lync:policyUsers: users can only be granted a tag policy" in text
