@@ -3,8 +3,16 @@
 Layers, each calling only the one below: ``endpoint`` (settings) → ``remoting`` (pooled
 sessions, structured cmdlet calls, typed errors) → ``resources`` (dynamic providers) →
 ``replication`` (readiness gate, Edge verification) → ``integration`` (the component).
+See docs/architecture.md.
 """
 
+from lync_provider.integration import ExchangeOnlineIntegration, ExchangeOnlineIntegrationArgs
+from lync_provider.replication import (
+    EdgeVerification,
+    EdgeVerificationArgs,
+    ReplicationGate,
+    ReplicationGateArgs,
+)
 from lync_provider.resources import (
     AccessEdgeConfig,
     AccessEdgeConfigArgs,
@@ -20,6 +28,10 @@ from lync_provider.resources import (
 __all__ = [
     "AccessEdgeConfig",
     "AccessEdgeConfigArgs",
+    "EdgeVerification",
+    "EdgeVerificationArgs",
+    "ExchangeOnlineIntegration",
+    "ExchangeOnlineIntegrationArgs",
     "ExternalAccessPolicy",
     "ExternalAccessPolicyArgs",
     "ExternalAccessPolicyAssignment",
@@ -27,4 +39,6 @@ __all__ = [
     "HostingProvider",
     "HostingProviderArgs",
     "LyncResourceError",
+    "ReplicationGate",
+    "ReplicationGateArgs",
 ]
