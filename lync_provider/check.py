@@ -1,0 +1,179 @@
+"""``python -m lync_provider check [--stack NAME]``: is the integration in place? Read-only.
+
+What an administrator runs before and after a change, with or without Pulumi: it reads the
+same configuration ``pulumi up`` would (``stacks/Pulumi.<stack>.yaml``, ``secure:`` values
+decrypted with ``PULUMI_CONFIG_PASSPHRASE``; ``LYNC_*`` environment variables fill what the
+file lacks, or everything without ``--stack``), connects through the remoting layer, runs
+only Get- cmdlets (the session refuses anything else) and prints one row per check.
+
+Exit status: 0 everything in place, 1 something missing or different, 2 the configuration
+or a connection is wrong (with a one-line reason on stderr; never a traceback or a secret).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from lync_provider.check_rules import Answer, Failed, Probe, Row, Target, exit_code, plan
+from lync_provider.check_table import report_table, summary
+from lync_provider.config import (
+    NAMESPACE,
+    ConnectionConfigError,
+    Connections,
+    load_connections,
+    lookup_from,
+)
+from lync_provider.program_config import (
+    IntegrationSettings,
+    ProgramConfigError,
+    load_program_config,
+    split_config,
+)
+from lync_provider.remoting import (
+    ConnectionFailedError,
+    LyncRemotingError,
+    LyncSession,
+    NotFoundError,
+    session_for,
+)
+from lync_provider.stack_file import StackFile, StackFileError, stack_path
+
+EXIT_CANNOT_CHECK = 2  # exit_code() gives the same for rows that could not be checked
+
+
+class CheckConfigError(Exception):
+    """The configuration cannot be used; the message is the one line to print."""
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """What to check and where to connect."""
+
+    settings: IntegrationSettings
+    connections: Connections
+    source: str
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument(
+        "--stack",
+        help="read stacks/Pulumi.<STACK>.yaml (secure values need PULUMI_CONFIG_PASSPHRASE "
+        "or PULUMI_CONFIG_PASSPHRASE_FILE); without it, only LYNC_* environment variables",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path(),
+        help="the Pulumi project directory (default: the current directory)",
+    )
+
+
+def load_config(project_dir: Path, stack: str | None, environ: Mapping[str, str]) -> CheckConfig:
+    """The stack's configuration, validated as the program validates it."""
+    config: dict[str, str] = {}
+    source = "LYNC_* environment variables"
+    if stack is not None:
+        path = stack_path(project_dir, stack)
+        source = f"stack {stack} ({path})"
+        try:
+            config = StackFile.load(path).program_config(environ)
+        except StackFileError as err:
+            raise CheckConfigError(str(err)) from None
+    integration, connection = split_config(config)
+    lookup = lookup_from({f"{NAMESPACE}:{k}": v for k, v in connection.items()}, environ)
+    try:
+        settings = load_program_config(integration, lookup)
+    except ProgramConfigError as err:
+        problems = [line.strip().removeprefix("- ") for line in str(err).splitlines()[1:]]
+        raise CheckConfigError(f"{source}: " + " | ".join(problems)) from None
+    return CheckConfig(settings, load_connections(lookup), source)
+
+
+def one_line(err: LyncRemotingError) -> str:
+    """A remoting failure as one actionable line: what, where, the server's words, the fix."""
+    text = f"{err.summary} ({err.endpoint})"
+    if err.server_message:
+        text += f": {err.server_message}"
+    if err.hint:
+        text += f"; hint: {err.hint}"
+    return " ".join(text.split())
+
+
+def ask(session: LyncSession, probe: Probe) -> Answer:
+    """Run the probe's read; an absent object is no records, a failure a :class:`Failed`."""
+    try:
+        return session.read(probe.call)
+    except NotFoundError:
+        return []
+    except LyncRemotingError as err:
+        return Failed(one_line(err), unreachable=isinstance(err, ConnectionFailedError))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The rows, and why any check could not be made (each reason once)."""
+
+    rows: list[Row]
+    failures: list[str]
+
+
+def run_probes(probes: Sequence[Probe], sessions: Mapping[Target, LyncSession]) -> Outcome:
+    """Every probe's rows; once an endpoint is unreachable, its other probes are not sent."""
+    rows: list[Row] = []
+    failures: list[str] = []
+    down: dict[Target, Failed] = {}
+    for probe in probes:
+        answer = down.get(probe.where) or ask(sessions[probe.where], probe)
+        if isinstance(answer, Failed):
+            if answer.unreachable:
+                down[probe.where] = answer
+            if answer.reason not in failures:
+                failures.append(answer.reason)
+        rows += probe.judge(answer)
+    return Outcome(rows, failures)
+
+
+def check(config: CheckConfig) -> Outcome:
+    """Connect with the configuration and judge every probe."""
+    frontend = config.connections.require_frontend()
+    sessions: dict[Target, LyncSession] = {"front end": session_for(frontend)}
+    edge = config.connections.edge
+    if config.settings.verifyEdge and edge is not None:
+        sessions["Edge"] = session_for(edge)
+    probes = plan(config.settings.to_args(), include_edge="Edge" in sessions)
+    try:
+        return run_probes(probes, sessions)
+    finally:
+        for session in sessions.values():
+            session.close()
+
+
+def run(
+    args: argparse.Namespace,
+    environ: Mapping[str, str] | None = None,
+    console: Console | None = None,
+) -> int:
+    """The command: print the report, return the exit status."""
+    env = os.environ if environ is None else environ
+    out = console or Console()
+    try:
+        config = load_config(args.project_dir, args.stack, env)
+        outcome = check(config)
+    except (CheckConfigError, ConnectionConfigError) as err:
+        print(f"lync check: configuration error: {err}", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+    frontend = config.connections.require_frontend().display_url
+    title = f"Exchange Online integration on {frontend} ({config.source})"
+    out.print(report_table(title, outcome.rows))
+    out.print(summary(outcome.rows))
+    for reason in outcome.failures:
+        print(f"lync check: could not check: {reason}", file=sys.stderr)
+    return exit_code(outcome.rows)

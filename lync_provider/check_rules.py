@@ -1,0 +1,219 @@
+"""What the ``check`` command compares, without any I/O.
+
+A :class:`Probe` is one read-only cmdlet call and the rule that turns its answer into table
+rows. :func:`plan` lists the probes for a configuration; the command runs each call and
+hands the answer back to :meth:`Probe.judge`. Keeping the rules apart from the connection
+and from the table lets tests feed them records directly.
+
+The expected values are those the ExchangeOnlineIntegration component declares; they are
+compared the way the providers compare them (the specs' ``compare_key``, Lync parameter
+names from ``lync_name``), so the check and ``pulumi preview`` never disagree on case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from lync_provider.identities import canonical_policy_identity, policy_scope, same_identity
+from lync_provider.integration import ExchangeOnlineIntegrationArgs
+from lync_provider.remoting import SWITCH, CmdletCall, ParameterValue, Records
+from lync_provider.replication.edge_verification import Expectation
+from lync_provider.replication.status import ReplicaStatus
+from lync_provider.resources.access_edge import GLOBAL, AccessEdgeConfigSpec
+from lync_provider.resources.base import lync_name
+from lync_provider.resources.external_access_policy import ExternalAccessPolicySpec
+from lync_provider.resources.hosting_provider import HostingProviderSpec
+
+Target = Literal["front end", "Edge"]
+NOT_FOUND = "(not found)"
+
+
+class Status(StrEnum):
+    """The verdict of one row."""
+
+    OK = "OK"
+    MISSING = "MISSING"
+    DIFFERENT = "DIFFERENT"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: where, what, expected against found, and the verdict."""
+
+    where: Target
+    subject: str
+    item: str
+    expected: str
+    found: str
+    status: Status
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A call that could not be answered. ``reason`` is the full one-line explanation;
+    ``unreachable`` when the endpoint itself failed, so its other calls are not sent."""
+
+    reason: str
+    unreachable: bool = False
+
+    def brief(self, where: Target) -> str:
+        """What the table shows (the reason is printed once, below it)."""
+        return f"not checked: the {where} is unreachable" if self.unreachable else self.reason
+
+
+Answer = Records | Failed
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One read and the rule that judges its records (``[]`` when the object is absent)."""
+
+    where: Target
+    subject: str
+    call: CmdletCall
+    rule: Callable[[Records], list[Row]]
+
+    def judge(self, answer: Answer) -> list[Row]:
+        """Rows for the answer; a failed call is one ERROR row carrying the reason."""
+        if isinstance(answer, Failed):
+            return [
+                Row(
+                    self.where,
+                    self.subject,
+                    self.call.cmdlet,
+                    "-",
+                    answer.brief(self.where),
+                    Status.ERROR,
+                )
+            ]
+        return self.rule(answer)
+
+
+def show(value: Any) -> str:
+    """A value as PowerShell prints it (``True``, not ``true``); blanks made visible."""
+    if value is None:
+        return "(blank)"
+    return str(value)
+
+
+def expectations(args: ExchangeOnlineIntegrationArgs) -> list[Expectation]:
+    """The objects the integration declares, with the property values it gives them."""
+    policy = canonical_policy_identity(args.policy_identity)
+    provider = args.hosting_provider_identity
+    return [
+        Expectation(AccessEdgeConfigSpec, GLOBAL, {"allow_federated_users": True}),
+        Expectation(
+            HostingProviderSpec,
+            provider,
+            {
+                "identity": provider,
+                "enabled": True,
+                "enabled_shared_address_space": True,
+                "hosts_ocs_users": False,
+                "is_local": False,
+                "verification_level": "UseSourceVerification",
+                "proxy_fqdn": args.resolved_proxy_fqdn(),
+            },
+        ),
+        Expectation(
+            ExternalAccessPolicySpec, policy, {"identity": policy, "enable_outside_access": True}
+        ),
+    ]
+
+
+def object_probe(item: Expectation, where: Target) -> Probe:
+    """Get-<noun> -Identity (with -LocalStore on the Edge), property by property."""
+    params: dict[str, ParameterValue] = {"Identity": item.identity}
+    if where == "Edge":
+        params["LocalStore"] = SWITCH
+    call = CmdletCall(f"Get-{item.spec.noun}", params)
+
+    def rule(records: Records) -> list[Row]:
+        record = records[0] if records else None
+        rows = []
+        for name, expected in item.values.items():
+            found: Any = NOT_FOUND
+            status = Status.MISSING
+            if record is not None:
+                found = record.get(lync_name(name))
+                same = item.spec.compare_key(name, found) == item.spec.compare_key(name, expected)
+                status = Status.OK if same else Status.DIFFERENT
+            rows.append(
+                Row(where, item.label, lync_name(name), show(expected), show(found), status)
+            )
+        return rows
+
+    return Probe(where, item.label, call, rule)
+
+
+def user_probe(user: str, policy: str) -> Probe:
+    """Get-CsUser: the user holds the tag policy (Grant-CsExternalAccessPolicy was applied)."""
+    subject = f"CsUser {user}"
+
+    def rule(records: Records) -> list[Row]:
+        held = records[0].get("ExternalAccessPolicy") if records else None
+        if not records:
+            found, status = "(no such user)", Status.MISSING
+        elif not held:
+            found, status = "(none)", Status.MISSING
+        else:
+            found = canonical_policy_identity(str(held))
+            status = Status.OK if same_identity(found, policy) else Status.DIFFERENT
+        return [Row("front end", subject, "ExternalAccessPolicy", policy, found, status)]
+
+    return Probe("front end", subject, CmdletCall("Get-CsUser", {"Identity": user}), rule)
+
+
+def replication_probe(replicas: Sequence[str] | None) -> Probe:
+    """Get-CsManagementStoreReplicationStatus: each replica (the given ones, or every one
+    reported) is UpToDate."""
+    subject = "Replication"
+
+    def rule(records: Records) -> list[Row]:
+        statuses = {s.fqdn.casefold(): s for s in map(ReplicaStatus.from_record, records)}
+        wanted = list(replicas) if replicas else [s.fqdn for s in statuses.values()]
+        if not wanted:
+            return [
+                Row("front end", subject, "replicas", "UpToDate", "(none reported)", Status.MISSING)
+            ]
+        return [_replica_row(fqdn, statuses.get(fqdn.casefold())) for fqdn in wanted]
+
+    return Probe("front end", subject, CmdletCall("Get-CsManagementStoreReplicationStatus"), rule)
+
+
+def _replica_row(fqdn: str, status: ReplicaStatus | None) -> Row:
+    subject = f"Replica {fqdn}"
+    if status is None:
+        return Row("front end", subject, "UpToDate", "True", NOT_FOUND, Status.MISSING)
+    found = show(status.up_to_date)
+    if not status.up_to_date:
+        report = status.last_status_report
+        found += f" (last report {report.isoformat() if report else '(blank)'})"
+    verdict = Status.OK if status.up_to_date else Status.DIFFERENT
+    return Row("front end", subject, "UpToDate", "True", found, verdict)
+
+
+def plan(args: ExchangeOnlineIntegrationArgs, *, include_edge: bool) -> list[Probe]:
+    """Every probe for this configuration, front end first, then the Edge's local store."""
+    objects = expectations(args)
+    probes = [object_probe(item, "front end") for item in objects]
+    policy = canonical_policy_identity(args.policy_identity)
+    if policy_scope(policy) == "Tag":
+        probes += [user_probe(user, policy) for user in args.policy_users]
+    probes.append(replication_probe(args.replicas))
+    if include_edge:
+        probes += [object_probe(item, "Edge") for item in objects]
+    return probes
+
+
+def exit_code(rows: Sequence[Row]) -> int:
+    """0 when everything is in place, 1 when something is missing or different, 2 when
+    something could not be checked."""
+    statuses = {row.status for row in rows}
+    if Status.ERROR in statuses:
+        return 2
+    return 1 if statuses & {Status.MISSING, Status.DIFFERENT} else 0

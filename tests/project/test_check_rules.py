@@ -1,0 +1,109 @@
+"""The check's rules on records fed directly: no server, no table."""
+
+from __future__ import annotations
+
+from lync_provider.check_rules import (
+    Failed,
+    Row,
+    Status,
+    exit_code,
+    expectations,
+    object_probe,
+    plan,
+    replication_probe,
+    user_probe,
+)
+from lync_provider.check_table import summary
+from lync_provider.integration import ExchangeOnlineIntegrationArgs
+
+EXO = {
+    "Identity": "exchange online",
+    "ProxyFqdn": "EXAP.UM.OUTLOOK.COM",
+    "Enabled": True,
+    "EnabledSharedAddressSpace": True,
+    "HostsOCSUsers": False,
+    "IsLocal": False,
+    "VerificationLevel": "UseSourceVerification",
+}
+
+
+def statuses(rows: list[Row]) -> dict[str, Status]:
+    return {row.item: row.status for row in rows}
+
+
+def test_values_compare_as_the_providers_compare_them() -> None:
+    probe = object_probe(expectations(ExchangeOnlineIntegrationArgs())[1], "front end")
+    assert set(statuses(probe.judge([EXO])).values()) == {Status.OK}
+    rows = probe.judge([{**EXO, "HostsOCSUsers": True, "VerificationLevel": None}])
+    assert statuses(rows)["HostsOCSUsers"] == Status.DIFFERENT
+    [level] = [r for r in rows if r.item == "VerificationLevel"]
+    assert (level.found, level.status) == ("(blank)", Status.DIFFERENT)
+
+
+def test_an_absent_object_is_missing_property_by_property() -> None:
+    args = ExchangeOnlineIntegrationArgs(cloud="21vianet")
+    probe = object_probe(expectations(args)[1], "Edge")
+    assert probe.call.render() == "Get-CsHostingProvider -Identity 'Exchange Online' -LocalStore"
+    rows = probe.judge([])
+    assert {r.status for r in rows} == {Status.MISSING}
+    assert ("ProxyFqdn", "exap.um.partner.outlook.cn") in {(r.item, r.expected) for r in rows}
+
+
+def test_a_user_must_hold_the_tag_policy() -> None:
+    probe = user_probe("sip:alice@contoso.com", "Tag:OWA")
+    assert probe.judge([{"ExternalAccessPolicy": "owa"}])[0].status == Status.OK
+    assert probe.judge([{"ExternalAccessPolicy": "Tag:Other"}])[0].status == Status.DIFFERENT
+    assert probe.judge([{"ExternalAccessPolicy": None}])[0].status == Status.MISSING
+    assert probe.judge([])[0].found == "(no such user)"
+
+
+def test_replicas_are_the_configured_ones_or_every_one_reported() -> None:
+    records = [
+        {"ReplicaFqdn": "fe01.contoso.com", "UpToDate": True},
+        {"ReplicaFqdn": "edge01.contoso.com", "UpToDate": False, "LastStatusReport": None},
+    ]
+    every = replication_probe(None).judge(records)
+    assert [(r.subject, r.status) for r in every] == [
+        ("Replica fe01.contoso.com", Status.OK),
+        ("Replica edge01.contoso.com", Status.DIFFERENT),
+    ]
+    assert every[1].found == "False (last report (blank))"
+    chosen = replication_probe(["FE01.contoso.com", "fe02.contoso.com"]).judge(records)
+    assert [r.status for r in chosen] == [Status.OK, Status.MISSING]
+    assert replication_probe(None).judge([])[0].status == Status.MISSING
+
+
+def test_a_failed_read_is_an_error_row() -> None:
+    probe = replication_probe(None)
+    [row] = probe.judge(Failed("Could not connect (http://x)", unreachable=True))
+    assert (row.status, row.found) == (Status.ERROR, "not checked: the front end is unreachable")
+    [row] = probe.judge(Failed("Lync refused the command: access denied"))
+    assert row.found == "Lync refused the command: access denied"
+
+
+def test_exit_code_and_summary() -> None:
+    def row(status: Status) -> Row:
+        return Row("front end", "x", "y", "a", "b", status)
+
+    assert exit_code([row(Status.OK)]) == 0
+    assert exit_code([row(Status.OK), row(Status.MISSING)]) == 1
+    assert exit_code([row(Status.DIFFERENT)]) == 1
+    assert exit_code([row(Status.MISSING), row(Status.ERROR)]) == 2
+    assert summary([row(Status.OK), row(Status.OK), row(Status.MISSING)]) == (
+        "3 checks: 2 OK, 1 MISSING"
+    )
+
+
+def test_the_plan_follows_the_configuration_and_only_reads() -> None:
+    tag = ExchangeOnlineIntegrationArgs(policy_identity="tag:OWA", policy_users=["a", "b"])
+    probes = plan(tag, include_edge=True)
+    assert all(p.call.is_read for p in probes)
+    assert [p.subject for p in probes if p.call.cmdlet == "Get-CsUser"] == ["CsUser a", "CsUser b"]
+    assert sum(p.where == "Edge" for p in probes) == 3
+    plain = plan(ExchangeOnlineIntegrationArgs(), include_edge=False)
+    assert [p.call.cmdlet for p in plain] == [
+        "Get-CsAccessEdgeConfiguration",
+        "Get-CsHostingProvider",
+        "Get-CsExternalAccessPolicy",
+        "Get-CsManagementStoreReplicationStatus",
+    ]
