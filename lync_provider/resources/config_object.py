@@ -24,7 +24,12 @@ from typing import Any, ClassVar
 
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
-from lync_provider.remoting import CmdletCall, LyncRemotingError, NotFoundError
+from lync_provider.remoting import (
+    AlreadyExistsError,
+    CmdletCall,
+    LyncRemotingError,
+    NotFoundError,
+)
 from lync_provider.resources.base import (
     PROVIDER_KEY,
     LyncProvider,
@@ -61,12 +66,13 @@ class ConfigObjectProvider(LyncProvider):
 
     # -- cmdlets ------------------------------------------------------------------------
 
+    def _get_call(self, identity: str) -> CmdletCall:
+        return CmdletCall(f"Get-{self.spec.noun}", {"Identity": identity})
+
     def get(self, identity: str) -> dict[str, Any] | None:
         """The object as the Central Management Store holds it, or None."""
         try:
-            records = self.frontend().read(
-                CmdletCall(f"Get-{self.spec.noun}", {"Identity": identity})
-            )
+            records = self.frontend().read(self._get_call(identity))
         except NotFoundError:
             return None
         return records[0] if records else None
@@ -78,26 +84,31 @@ class ConfigObjectProvider(LyncProvider):
         found = self.from_record(live, list(desired))
         return not self.changed_properties(found, desired)
 
-    def apply(self, identity: str, values: Mapping[str, Any]) -> None:
-        """Set-<noun> with just these values (nothing when there are none)."""
+    def apply(self, identity: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Set-<noun> with just these values, and the object read back in the same round
+        trip (None when there was nothing to set, or the read-back did not come with it)."""
         settable = {k: v for k, v in values.items() if k not in self.replace_on}
         settable.pop("identity", None)
         if not settable:
-            return
+            return None
         params = {"Identity": identity, **self.set_parameters(settable)}
-        self.frontend().write(
+        records = self.frontend().write(
             CmdletCall(f"Set-{self.spec.noun}", params),
+            self._get_call(identity),
             confirm=lambda: self._matches(identity, settable),
         )
+        return records[0] if records else None
 
-    def _new(self, identity: str, values: Mapping[str, Any]) -> None:
+    def _new(self, identity: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
         props = {**self.new_defaults, **values}
         props.pop("identity", None)
         params = {"Identity": identity, **self.set_parameters(props)}
-        self.frontend().write(
+        records = self.frontend().write(
             CmdletCall(f"New-{self.spec.noun}", params),
+            self._get_call(identity),
             confirm=lambda: self.get(identity) is not None,
         )
+        return records[0] if records else None
 
     def _remove(self, identity: str) -> None:
         try:
@@ -140,36 +151,56 @@ class ConfigObjectProvider(LyncProvider):
     # -- Pulumi provider methods -------------------------------------------------------
 
     def create(self, props: Any) -> CreateResult:
-        """New-, adopt, or take over; then read back."""
+        """New-, adopt, or take over; the outputs are what the server then holds.
+
+        The engine records nothing for a failed create, so a failure after the write is
+        undone first: a new object is removed, a singleton gets its prior values back.
+        """
         identity = self.identity_of(props)
         desired = self.managed(props)
-        undo: Callable[[], None] | None = None
-        prior: dict[str, Any] | None = None
         changed_at = now_utc()
         with self.failing("create it", identity):
             live = self.get(identity)
-            if self.is_singleton(identity):
-                if live is None:
-                    raise LyncResourceError(
-                        f"the {self.spec.noun} singleton {identity!r} is missing"
-                    )
-                taken = prior = self.from_record(live, list(desired))
-                self.apply(identity, desired)
-                undo = partial(self.apply, identity, taken)
-            elif live is not None:
-                self._adopt(props, identity, live)
-            else:
-                self._new(identity, desired)
-                undo = partial(self._remove, identity)
+            prior: dict[str, Any] | None = None
+            undo: Callable[[], object] | None = None
             try:
-                outs = self.outputs(props, self._read_back(identity), prior, changed_at)
-            except (LyncRemotingError, LyncResourceError):
-                if undo is not None:
-                    undo()
+                if self.is_singleton(identity):
+                    if live is None:
+                        raise LyncResourceError(f"{self.spec.noun} {identity!r} is missing")
+                    prior = self.from_record(live, list(desired))
+                    undo = partial(self._restore_unless_unchanged, identity, prior)
+                    written = self.apply(identity, desired)
+                elif live is not None:
+                    written = self._adopt(props, identity, live)
+                else:
+                    undo = partial(self._remove_if_created, identity)
+                    written = self._new(identity, desired)
+                outs = self.outputs(props, written or self._read_back(identity), prior, changed_at)
+            except (LyncRemotingError, LyncResourceError) as err:
+                # A New- refused as a duplicate created nothing, and the object is not ours.
+                if undo is not None and not isinstance(err, AlreadyExistsError):
+                    self._undo(undo, err)
                 raise
         return CreateResult(identity, outs)
 
-    def _adopt(self, props: Mapping[str, Any], identity: str, live: Mapping[str, Any]) -> None:
+    def _remove_if_created(self, identity: str) -> None:
+        """It did not exist before our New-; if it exists now, New- took effect."""
+        if self.get(identity) is not None:
+            self._remove(identity)
+
+    def _restore_unless_unchanged(self, identity: str, prior: Mapping[str, Any]) -> None:
+        if not self._matches(identity, prior):
+            self.apply(identity, prior)
+
+    def _undo(self, undo: Callable[[], object], cause: Exception) -> None:
+        try:
+            undo()
+        except LyncRemotingError as err:
+            cause.add_note(f"Undoing the partial change failed as well: {err}")
+
+    def _adopt(
+        self, props: Mapping[str, Any], identity: str, live: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
         if not props.get("adopt"):
             raise LyncResourceError(
                 f"{self.kind} {identity!r} already exists on the server. To manage the "
@@ -186,7 +217,7 @@ class ConfigObjectProvider(LyncProvider):
                 f"({', '.join(f'{k}={found[k]!r}' for k in fixed)}), which Set-{self.spec.noun} "
                 "cannot change. Remove the existing object first, or declare its values."
             )
-        self.apply(identity, self.managed(props))
+        return self.apply(identity, self.managed(props))
 
     def read(self, id_: str, props: Any) -> ReadResult:
         """Live values of the managed properties; an owned object that vanished is gone."""
@@ -216,10 +247,11 @@ class ConfigObjectProvider(LyncProvider):
                 if newly:
                     prior.update(self.from_record(self._read_back(identity), newly))
                 restore = {k: prior.pop(k) for k in dropped if k in prior}
-                self.apply(identity, {**restore, **desired})
+                written = self.apply(identity, {**restore, **desired})
             else:
-                self.apply(identity, desired)
-            outs = self.outputs(news, self._read_back(identity), prior, changed_at)
+                written = self.apply(identity, desired)
+            live = written or self._read_back(identity)
+            outs = self.outputs(news, live, prior, changed_at)
         return UpdateResult(outs)
 
     def delete(self, id_: str, props: Any) -> None:

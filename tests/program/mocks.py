@@ -7,6 +7,7 @@ how the tests see that the gate waits for every configuration resource.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import runpy
 from collections.abc import Callable, Mapping
@@ -88,6 +89,8 @@ def run_program(
 ) -> RecordingMonitor:
     """Run ``__main__.py`` with this stack config until every registration has finished."""
     mocks = mocks or EchoMocks()
+    # The SDK awaits on the thread's current loop; an earlier asyncio.run() leaves none.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="lync", stack="test", preview=False, monitor=monitor)
