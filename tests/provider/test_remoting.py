@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -341,3 +343,32 @@ def test_password_never_logged_at_debug(
     assert "Get-CsUser" in caplog.text  # the invocation itself is logged
     assert lync_emulator.password not in caplog.text
     assert lync_emulator.password not in repr(s)
+
+
+def test_pools_are_closed_at_process_exit(lync_emulator: Emulator) -> None:
+    script = (
+        "import sys\n"
+        "from lync_provider.endpoint import EndpointSettings\n"
+        "from lync_provider.remoting import CmdletCall, session_for\n"
+        "s = EndpointSettings(url=sys.argv[1], auth='basic', encryption='never',"
+        " username=sys.argv[2], password=sys.argv[3])\n"
+        "session_for(s).read(CmdletCall('Get-CsUser'))\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            lync_emulator.frontend_url,
+            lync_emulator.username,
+            lync_emulator.password,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == 1
+    assert lync_emulator.counters[Counter.POOLS_CLOSED, "frontend"] == 1
+    assert lync_emulator.shells_open() == 0
