@@ -140,6 +140,8 @@ class Emulator:
         """Stop every server and remove private files; safe to call twice."""
         for server in self._servers.values():
             server.stop()
+        for table in self._tables.values():
+            table.close()
         self._authenticator.close()
         if self._certificate is not None:
             self._certificate.close()

@@ -5,6 +5,12 @@ variable, because psrpcore is not thread-safe and Receive must wait for output t
 thread produces. Pipelines run the seam's :class:`CmdletService` on a worker thread, outside
 the lock, so a slow cmdlet blocks neither its pool nor the HTTP thread that started it; a
 Receive that waits too long answers TimedOut, as WinRM does, and pypsrp retries.
+
+Speed matters here (the emulator must never be a benchmark's bottleneck) and most of an
+invocation's server time is psrpcore (de)serializing, so the hot path avoids work a real
+server does not do either: workers are pooled threads handed their job only after the
+shell's lock is released (a fresh thread per pipeline, started under the lock, cost a
+thread start plus a lock convoy on every call), and the Running state is not sent.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -50,6 +57,8 @@ from lync_emulator.values import error_record, statements_from, to_psobject
 
 # Size of the PSRP payloads queued for Receive; several are packed per envelope.
 _CHUNK = 32 * 1024
+# Workers are only created when none is idle, so this caps concurrent slow cmdlets only.
+_MAX_WORKERS = 64
 _TERMINAL = (PSInvocationState.Completed, PSInvocationState.Failed, PSInvocationState.Stopped)
 
 # The seam carries no pipeline input (the library never sends any), so refuse it openly.
@@ -103,6 +112,17 @@ class _Pipeline:
 
 
 @dataclass
+class _Job:
+    """A started pipeline's work, handed to a worker once the shell's lock is released."""
+
+    shell: Shell
+    record: _Pipeline
+    statements: list[Statement]
+    caller: Caller
+    refusal: ErrorInfo | None
+
+
+@dataclass
 class Shell:
     """One runspace pool; every field is guarded by ``cond``."""
 
@@ -140,6 +160,12 @@ class ShellTable:
         self.open_cost_s = open_cost_s
         self._lock = threading.Lock()
         self._shells: dict[str, Shell] = {}
+        self._workers = ThreadPoolExecutor(_MAX_WORKERS, thread_name_prefix=f"{role}-pipeline")
+
+    def close(self) -> None:
+        """Forget every shell and let the pipeline workers exit once idle."""
+        self.forget_all()
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     # -- table --------------------------------------------------------------------------
 
@@ -204,7 +230,8 @@ class ShellTable:
             # psrpcore looks the pipeline up when CreatePipeline arrives (pitfall 3).
             shell.pipelines[pid] = _Pipeline(ServerPipeline(shell.pool, pid))
             shell.queues[pid] = deque()
-            self._feed(shell, pid, arguments)
+            jobs = self._feed(shell, pid, arguments)
+        self._launch(jobs)
 
     def send(self, shell_id: str, command_id: str | None, data: bytes) -> None:
         shell = self._shell(shell_id)
@@ -212,7 +239,8 @@ class ShellTable:
         with shell.cond:
             if pid is not None and pid not in shell.pipelines:
                 raise wsman.invalid_request(f"unknown CommandId {command_id}")
-            self._feed(shell, pid, data)
+            jobs = self._feed(shell, pid, data)
+        self._launch(jobs)
 
     def receive(
         self, shell_id: str, command_id: str | None, budget: int, timeout_s: float
@@ -256,7 +284,7 @@ class ShellTable:
                 return  # already pruned once Done was delivered: nothing left to stop
             if not record.finished:
                 if record.pipe.state == PSInvocationState.NotStarted:
-                    record.pipe.start()
+                    _mark_running(record.pipe)
                 record.pipe.stop()
                 self._drain(shell)
             if code == wsman.SIGNAL_TERMINATE:
@@ -269,9 +297,13 @@ class ShellTable:
 
     # -- PSRP -----------------------------------------------------------------------------
 
-    def _feed(self, shell: Shell, pid: uuid.UUID | None, data: bytes) -> None:
-        """Feed fragments to psrpcore and act on the events they complete (lock held)."""
+    def _feed(self, shell: Shell, pid: uuid.UUID | None, data: bytes) -> list[_Job]:
+        """Feed fragments to psrpcore and act on the events they complete (lock held).
+
+        Returns the pipelines this started, for :meth:`_launch` once the lock is released.
+        """
         pool = shell.pool
+        jobs: list[_Job] = []
         try:
             pool.receive_data(PSRPPayload(data, StreamType.default, pid))
             while (event := pool.next_event()) is not None:
@@ -280,11 +312,11 @@ class ShellTable:
                     # would parse it all over again.
                     metadata = shell.pipelines[event.pipeline_id].pipe.metadata
                     if metadata is None or metadata.no_input:
-                        self._start(shell, event.pipeline_id)
+                        jobs += self._start(shell, event.pipeline_id)
                 elif isinstance(event, PipelineInputEvent):
                     shell.pipelines[event.pipeline_id].got_input = True
                 elif isinstance(event, EndOfPipelineInputEvent):
-                    self._start(shell, event.pipeline_id)
+                    jobs += self._start(shell, event.pipeline_id)
                 elif isinstance(
                     event, SetMaxRunspacesEvent | SetMinRunspacesEvent | ResetRunspaceStateEvent
                 ):
@@ -296,6 +328,7 @@ class ShellTable:
             raise wsman.invalid_request(f"bad PSRP data: {exc}") from None
         finally:
             self._drain(shell)
+        return jobs
 
     def _drain(self, shell: Shell) -> None:
         """Move psrpcore's outgoing fragments into per-target queues and wake Receives."""
@@ -313,37 +346,30 @@ class ShellTable:
         shell.pipelines.pop(record.pipe.pipeline_id, None)
         shell.queues.pop(record.pipe.pipeline_id, None)
 
-    def _start(self, shell: Shell, pid: uuid.UUID) -> None:
+    def _start(self, shell: Shell, pid: uuid.UUID) -> list[_Job]:
+        """Mark a pipeline Running and describe its work; empty if it already started."""
         record = shell.pipelines[pid]
         if record.started:
-            return
+            return []
         record.started = True
-        record.pipe.start()
+        _mark_running(record.pipe)
         metadata = record.pipe.metadata
         statements = statements_from(metadata.commands if metadata is not None else [])
         refusal = NO_INPUT if record.got_input else None
-        caller = self.caller_for(shell.owner)
-        threading.Thread(
-            target=self._run,
-            args=(shell, record, statements, caller, refusal),
-            name=f"pipeline-{pid}",
-            daemon=True,
-        ).start()
+        return [_Job(shell, record, statements, self.caller_for(shell.owner), refusal)]
 
-    def _run(
-        self,
-        shell: Shell,
-        record: _Pipeline,
-        statements: list[Statement],
-        caller: Caller,
-        refusal: ErrorInfo | None,
-    ) -> None:
+    def _launch(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            self._workers.submit(self._run, job)
+
+    def _run(self, job: _Job) -> None:
         """Run the statements off the lock, then write what they produced."""
-        if refusal is not None:
-            result = InvocationResult(terminating=refusal)
+        shell, record, statements = job.shell, job.record, job.statements
+        if job.refusal is not None:
+            result = InvocationResult(terminating=job.refusal)
         else:
             try:
-                result = self.service.invoke(self.role, statements, caller)
+                result = self.service.invoke(self.role, statements, job.caller)
             except Exception as exc:  # a bug in the model fails the pipeline
                 result = InvocationResult(
                     terminating=ErrorInfo(
@@ -359,6 +385,17 @@ class ShellTable:
                 return  # stopped, terminated or forgotten meanwhile
             _write(record.pipe, result, activity)
             self._drain(shell)
+
+
+def _mark_running(pipe: ServerPipeline) -> None:
+    """Move a pipeline to Running without sending a PipelineState message.
+
+    A real server reports only a pipeline's final state (PowerShell's ServerPowerShellDriver
+    sends Completed, Failed and Stopped); psrpcore's ``start()`` would also serialize and
+    send Running, an eighth of the server's time per invocation for a message pypsrp
+    ignores. ``_change_state`` is private in psrpcore 0.3.1, which is pinned for this.
+    """
+    pipe._change_state(PSInvocationState.Running, emit=False)
 
 
 def _write(pipe: ServerPipeline, result: InvocationResult, activity: str) -> None:

@@ -206,14 +206,34 @@ def test_counters_follow_pools_and_pipelines(emu: Emulator) -> None:
     assert emu.counters[Counter.PIPELINES_RUN, "frontend"] == 1
 
 
-def test_one_invocation_takes_milliseconds(pool: RunspacePool) -> None:
-    run(pool, "Get-Thing")  # warm up
+def _invoke_times(pool: RunspacePool, count: int) -> list[float]:
+    """Wall time of each of ``count`` consecutive Get-Thing invocations, in seconds."""
     times = []
-    for _ in range(20):
+    for _ in range(count):
         start = time.perf_counter()
         run(pool, "Get-Thing")
         times.append(time.perf_counter() - start)
-    median_ms = statistics.median(times) * 1000
+    return times
+
+
+def test_one_invocation_takes_milliseconds(pool: RunspacePool) -> None:
+    run(pool, "Get-Thing")  # warm up
+    median_ms = statistics.median(_invoke_times(pool, 20)) * 1000
     print(f"median invoke: {median_ms:.1f} ms")
-    # Target is single-digit ms; the bound leaves room for slow CI machines.
+    # A smoke bound for a broken transport (Nagle's 40 ms stall per request would exceed
+    # it); the real numbers are bench's job, and pypsrp alone costs ~8 ms on a slow VM.
     assert median_ms < 50
+
+
+def test_invocation_time_does_not_grow_with_the_calls_on_one_pool(
+    emu: Emulator, pool: RunspacePool
+) -> None:
+    # Any per-pipeline state left behind (psrpcore's pipeline table, queues, worker
+    # threads) makes every later call slower; relative, so a slow machine cannot fail it.
+    times = _invoke_times(pool, 330)
+    early, late = statistics.median(times[:30]), statistics.median(times[300:330])
+    print(f"median invoke: calls 1-30 {early * 1000:.1f} ms, 301-330 {late * 1000:.1f} ms")
+    assert late < early * 1.5
+    shell = next(iter(emu._tables[Role.FRONTEND]._shells.values()))
+    assert shell.pipelines == {} and shell.pool.pipeline_table == {}
+    assert set(shell.queues) <= {None}
