@@ -86,7 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
         super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        # Called for every request; skip formatting it when nobody listens.
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s", self.address_string(), format % args)
 
     def do_POST(self) -> None:
         length_text = self.headers.get("Content-Length")

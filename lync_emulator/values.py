@@ -102,8 +102,13 @@ def to_psobject(obj: LyncObject) -> PSObject:
     """
     ps = PSObject()
     ps.PSObject.type_names = [*obj.type_names, "System.Object"]
+    adapted = ps.PSObject.adapted_properties
     for name, value in obj.properties.items():
-        ps.PSObject.adapted_properties.append(PSNoteProperty(name, to_clixml(value)))
+        # PSNoteProperty(name, value) builds a throwaway PSObject to set the value on;
+        # setting it on the object being built skips that, half the cost of a property.
+        prop = PSNoteProperty(name)
+        prop.set_value(to_clixml(value), ps)
+        adapted.append(prop)
     # psrpcore escapes <S> values but writes <ToString> raw, so a control character would
     # make the whole message unparseable; escape it as CLIXML does (pypsrp unescapes it).
     ps.PSObject.to_string = _serialize_string(obj.to_string)
