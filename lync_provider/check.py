@@ -156,20 +156,20 @@ def check(config: CheckConfig) -> Outcome:
             session.close()
 
 
-def run(
-    args: argparse.Namespace,
-    environ: Mapping[str, str] | None = None,
+def report(
+    project_dir: Path,
+    stack: str | None,
+    environ: Mapping[str, str],
     console: Console | None = None,
 ) -> int:
-    """The command: print the report, return the exit status."""
-    env = os.environ if environ is None else environ
-    out = console or Console()
+    """Check, print the report and any one-line reasons; the exit status."""
     try:
-        config = load_config(args.project_dir, args.stack, env)
+        config = load_config(project_dir, stack, environ)
         outcome = check(config)
     except (CheckConfigError, ConnectionConfigError) as err:
         print(f"lync check: configuration error: {err}", file=sys.stderr)
         return EXIT_CANNOT_CHECK
+    out = console or Console()
     frontend = config.connections.require_frontend().display_url
     title = f"Exchange Online integration on {frontend} ({config.source})"
     out.print(report_table(title, outcome.rows))
@@ -177,3 +177,8 @@ def run(
     for reason in outcome.failures:
         print(f"lync check: could not check: {reason}", file=sys.stderr)
     return exit_code(outcome.rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The command as ``python -m lync_provider check`` parsed it."""
+    return report(args.project_dir, args.stack, os.environ)

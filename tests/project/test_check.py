@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 from collections.abc import Callable
@@ -251,7 +250,6 @@ def test_without_a_stack_the_environment_is_enough(
     config = check.load_config(Path(), None, environ)
     assert config.source == "LYNC_* environment variables"
     console = Console(file=io.StringIO(), width=200)
-    args = argparse.Namespace(stack=None, project_dir=Path())
 
-    assert check.run(args, environ, console) == 1
+    assert check.report(Path(), None, environ, console) == 1
     assert "CsExternalAccessPolicy Global" in console.file.getvalue()  # type: ignore[attr-defined]
