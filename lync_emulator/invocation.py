@@ -116,8 +116,6 @@ class Caller:
 class CmdletService(Protocol):
     """What the protocol front needs from the state model."""
 
-    def invoke(
-        self, role: Role, statements: list[Statement], caller: Caller
-    ) -> InvocationResult:
+    def invoke(self, role: Role, statements: list[Statement], caller: Caller) -> InvocationResult:
         """Run the statements in order, as one PowerShell pipeline would."""
         ...
