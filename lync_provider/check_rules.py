@@ -62,7 +62,7 @@ class Failed:
 
     def brief(self, where: Target) -> str:
         """What the table shows (the reason is printed once, below it)."""
-        return f"not checked: the {where} is unreachable" if self.unreachable else self.reason
+        return f"not checked: no connection to the {where}" if self.unreachable else self.reason
 
 
 Answer = Records | Failed

@@ -229,7 +229,7 @@ def test_an_unreachable_endpoint_exits_2_with_its_address(
     status, out, err = cli(tmp_path, capsys)
 
     assert status == 2
-    assert "not checked: the front end is unreachable" in out
+    assert "not checked: no connection to the front end" in out
     [line] = err.strip().splitlines()
     assert "Could not connect" in line and url.split("/Ocs")[0] in line
     assert "hint:" in line and "Secret123!" not in out + err
@@ -253,3 +253,26 @@ def test_without_a_stack_the_environment_is_enough(
 
     assert check.report(Path(), None, environ, console) == 1
     assert "CsExternalAccessPolicy Global" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_refused_credentials_exit_2_without_the_password(
+    lync_emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lync_emulator.edge_url is not None
+    environ = {
+        "LYNC_FRONTEND_URL": lync_emulator.frontend_url,
+        "LYNC_EDGE_URL": lync_emulator.edge_url,
+        "LYNC_USERNAME": lync_emulator.username,
+        "LYNC_PASSWORD": "Wr0ng-But-Secret!",
+        "LYNC_AUTH": "basic",
+        "LYNC_ENCRYPTION": "never",
+    }
+
+    status = check.report(Path(), None, environ, Console(file=io.StringIO(), width=200))
+
+    err = capsys.readouterr().err
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 2  # one per endpoint
+    assert all("refused the credentials" in line and "hint:" in line for line in lines)
+    assert "Wr0ng-But-Secret!" not in err

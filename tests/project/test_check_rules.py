@@ -76,7 +76,7 @@ def test_replicas_are_the_configured_ones_or_every_one_reported() -> None:
 def test_a_failed_read_is_an_error_row() -> None:
     probe = replication_probe(None)
     [row] = probe.judge(Failed("Could not connect (http://x)", unreachable=True))
-    assert (row.status, row.found) == (Status.ERROR, "not checked: the front end is unreachable")
+    assert (row.status, row.found) == (Status.ERROR, "not checked: no connection to the front end")
     [row] = probe.judge(Failed("Lync refused the command: access denied"))
     assert row.found == "Lync refused the command: access denied"
 
