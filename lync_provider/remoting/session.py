@@ -50,6 +50,7 @@ from lync_provider.remoting.commands import CmdletCall
 from lync_provider.remoting.errors import (
     AuthenticationFailedError,
     CertificateValidationError,
+    ConnectionFailedError,
     LyncRemotingError,
     OperationTimeoutError,
     ServerError,
@@ -303,35 +304,27 @@ class LyncSession:
 
     @contextmanager
     def _translated(self, calls: Sequence[CmdletCall]) -> Iterator[None]:
-        """Turn pypsrp/requests exceptions into typed errors; drop a pool left unusable."""
+        """Turn pypsrp/requests exceptions into typed errors; drop the pool, whose state is
+        unknown after a failure in transit, so the next call starts afresh."""
         try:
             yield
         except (LyncRemotingError, _ShellLostError):
             raise
-        except AuthenticationError as err:
-            self._discard_pool(graceful=False)
-            raise AuthenticationFailedError(
-                "The server refused the credentials",
-                endpoint=self.settings.display_url,
-                command=_render(calls),
-            ) from err
-        except requests.exceptions.SSLError as err:
-            self._discard_pool(graceful=False)
-            raise CertificateValidationError(
-                f"TLS failed: {_first_line(err)}",
-                endpoint=self.settings.display_url,
-                command=_render(calls),
-            ) from err
-        except requests.exceptions.Timeout as err:
-            self._discard_pool(graceful=False)
-            raise OperationTimeoutError(
-                f"No answer within {self.settings.connect_timeout:g} s",
-                endpoint=self.settings.display_url,
-                command=_render(calls),
-            ) from err
         except (requests.exceptions.RequestException, WinRMError, OSError) as err:
-            # The pool's state is unknown after a failure in transit; start afresh next time.
-            self._raise_transport(calls, _describe(err), err)
+            self._discard_pool(graceful=False)
+            error_type, summary = self._classify(err)
+            raise error_type(
+                summary, endpoint=self.settings.display_url, command=_render(calls)
+            ) from err
+
+    def _classify(self, err: BaseException) -> tuple[type[ConnectionFailedError], str]:
+        if isinstance(err, AuthenticationError):
+            return AuthenticationFailedError, "The server refused the credentials"
+        if isinstance(err, requests.exceptions.SSLError):
+            return CertificateValidationError, f"TLS failed: {_first_line(err)}"
+        if isinstance(err, requests.exceptions.Timeout):
+            return OperationTimeoutError, f"No answer within {self.settings.connect_timeout:g} s"
+        return TransportError, _describe(err)
 
     def _raise_transport(
         self, calls: Sequence[CmdletCall], summary: str, cause: BaseException

@@ -9,7 +9,6 @@ Place it after the ReplicationGate with ``depends_on``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, Field, field_validator
 
 from lync_provider.remoting import SWITCH, CmdletCall, NotFoundError
+from lync_provider.replication.polling import Backoff
 from lync_provider.replication.status import render_table
 from lync_provider.resources.access_edge import AccessEdgeConfigSpec
 from lync_provider.resources.base import LyncProvider, LyncResourceError, Spec, lync_name
@@ -143,26 +143,21 @@ class EdgeVerificationProvider(LyncProvider):
     def verify(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """Retry until the Edge matches; raise with the expected-versus-found table."""
         settings = EdgeVerificationSpec.model_validate(self.managed(props))
-        started = time.monotonic()
-        deadline = started + settings.timeout_seconds
-        interval = settings.poll_min_seconds
-        polls = 0
+        backoff = Backoff(
+            settings.timeout_seconds, settings.poll_min_seconds, settings.poll_max_seconds
+        )
         with self.failing("verify the Edge", self.connections().require_edge().display_url):
-            while True:
-                rows = self.mismatches(settings)
-                polls += 1
-                now = time.monotonic()
-                if not rows:
-                    break
-                if now >= deadline:
-                    raise LyncResourceError(self._failure(settings, rows, polls))
-                time.sleep(max(0.0, min(interval, deadline - now)))
-                interval = min(interval * 2, settings.poll_max_seconds)
+            while rows := self.mismatches(settings):
+                backoff.polled()
+                if backoff.expired:
+                    raise LyncResourceError(self._failure(settings, rows, backoff.polls))
+                backoff.sleep()
+            backoff.polled()
         return {
             **self.managed(props),
             "verified_objects": [item.label for item in settings.expectations()],
-            "waited_seconds": round(time.monotonic() - started, 3),
-            "polls": polls,
+            "waited_seconds": round(backoff.elapsed, 3),
+            "polls": backoff.polls,
         }
 
     def _failure(self, settings: EdgeVerificationSpec, rows: list[_Mismatch], polls: int) -> str:

@@ -14,7 +14,6 @@ gate enforces its own deadline, and fails with a per-replica account of what lag
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import Field, model_validator
 
 from lync_provider.remoting import CmdletCall
+from lync_provider.replication.polling import Backoff
 from lync_provider.replication.status import TROUBLESHOOTING, ReplicaStatus, replica_table
 from lync_provider.resources.base import LyncProvider, LyncResourceError, Spec
 from lync_provider.resources.resource import LyncResource
@@ -107,19 +107,17 @@ class ReplicationGateProvider(LyncProvider):
         """
         stamps = [_aware(stamp) for stamp in settings.changed_after or []]
         changed_at = max(stamps) if stamps else datetime.now(UTC)
-        started = time.monotonic()
-        deadline = started + settings.timeout_seconds
-        interval = settings.poll_min_seconds
-        polls = 0
+        backoff = Backoff(
+            settings.timeout_seconds, settings.poll_min_seconds, settings.poll_max_seconds
+        )
         forced: list[str] = []
         progress: dict[str, tuple[Any, float]] = {}
         while True:
             awaited = self._awaited(self.statuses(), settings.replicas)
-            polls += 1
-            now = time.monotonic()
+            now = backoff.polled()
             lagging = [s for s in awaited if not s.has_applied_since(changed_at)]
             if not lagging:
-                return WaitResult(awaited, now - started, polls, forced)
+                return WaitResult(awaited, backoff.elapsed, backoff.polls, forced)
             for status in lagging:
                 seen = (status.up_to_date, status.last_status_report)
                 if progress.get(status.fqdn, (None,))[0] != seen:
@@ -134,10 +132,10 @@ class ReplicationGateProvider(LyncProvider):
                 for fqdn in stuck:
                     self._force(fqdn)
                     forced.append(fqdn)
-            if now >= deadline:
-                raise LyncResourceError(self._timeout_message(settings, lagging, polls, forced))
-            time.sleep(max(0.0, min(interval, deadline - now)))
-            interval = min(interval * 2, settings.poll_max_seconds)
+            if backoff.expired:
+                message = self._timeout_message(settings, lagging, backoff.polls, forced)
+                raise LyncResourceError(message)
+            backoff.sleep()
 
     def _awaited(
         self, statuses: list[ReplicaStatus], wanted: Sequence[str] | None
