@@ -85,9 +85,10 @@ def run_program(
     config: Mapping[str, str],
     mocks: pulumi.runtime.Mocks | None = None,
     *,
-    on_done: Callable[[dict[str, Any]], Any] | None = None,
+    program: Callable[[], Any] | None = None,
 ) -> RecordingMonitor:
-    """Run ``__main__.py`` with this stack config until every registration has finished."""
+    """Run ``__main__.py`` (or another ``program``) with this stack config until every
+    registration has finished."""
     mocks = mocks or EchoMocks()
     # The SDK awaits on the thread's current loop; an earlier asyncio.run() leaves none.
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -97,11 +98,12 @@ def run_program(
     pulumi.runtime.set_all_config(dict(config))
 
     @pulumi.runtime.test
-    def program() -> Any:
-        namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
-        return on_done(namespace) if on_done else None
+    def run() -> Any:
+        if program is not None:
+            return program()
+        return runpy.run_path(str(REPO / "__main__.py"), run_name="__main__") and None
 
-    program()
+    run()
     return monitor
 
 
@@ -121,6 +123,7 @@ class ProviderMocks(EchoMocks):
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = dict(config)
         self.created: list[str] = []
+        self.outputs: dict[str, dict[str, Any]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if not args.typ.startswith("pulumi-python:dynamic/"):
@@ -135,4 +138,5 @@ class ProviderMocks(EchoMocks):
             raise ValueError(f"{args.name}: check failed: {reasons}")
         result = provider.create(checked.inputs)
         self.created.append(args.name)
-        return str(result.id), dict(result.outs or {})
+        self.outputs[args.name] = dict(result.outs or {})
+        return str(result.id), self.outputs[args.name]
