@@ -186,6 +186,12 @@ class LyncSession:
             log.warning("%s failed in transit and did not take effect; sending it again", err)
             return self._run_reopening(calls)
 
+    @property
+    def pipelines_held(self) -> int:
+        """Pipelines pypsrp still tracks on the open pool (diagnostics; stays 0 between
+        calls, so a long-lived session does not grow)."""
+        return len(self._pool.pipelines) if self._pool is not None else 0
+
     def close(self) -> None:
         """Close the pool on the server (best effort) and forget it."""
         with self._lock:
@@ -262,6 +268,14 @@ class LyncSession:
 
     def _invoke(self, pool: RunspacePool, calls: Sequence[CmdletCall]) -> Records:
         ps = PowerShell(pool)
+        try:
+            return self._run_pipeline(ps, calls)
+        finally:
+            # pypsrp keeps every pipeline it ever ran in pool.pipelines; a long-lived pool
+            # would grow by one per call. The server has already pruned its side.
+            pool.pipelines.pop(ps.id, None)
+
+    def _run_pipeline(self, ps: PowerShell, calls: Sequence[CmdletCall]) -> Records:
         for index, call in enumerate(calls):
             if index:
                 ps.add_statement()

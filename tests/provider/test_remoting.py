@@ -182,6 +182,15 @@ def test_eight_threads_share_one_pool(lync_emulator: Emulator) -> None:
     assert len(session_for(settings).read(CmdletCall("Get-CsHostingProvider"))) == 8 * per_thread
 
 
+def test_a_long_lived_session_does_not_accumulate_pipelines(session: LyncSession) -> None:
+    for _ in range(20):
+        session.read(CmdletCall("Get-CsUser", {"Identity": "sip:alice@contoso.com"}))
+    with pytest.raises(NotFoundError):
+        session.read(CmdletCall("Get-CsUser", {"Identity": "nobody@contoso.com"}))
+    assert session.stats.invocations == 21
+    assert session.pipelines_held == 0
+
+
 def test_forgotten_pool_is_reopened_transparently(
     session: LyncSession, lync_emulator: Emulator
 ) -> None:

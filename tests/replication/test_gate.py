@@ -92,7 +92,8 @@ def test_gate_returns_once_the_edge_applied_then_edge_verification_passes(
     assert returned - written >= timedelta(seconds=3)
     applied = datetime.fromisoformat(edge_status(outs)["last_status_report"])
     assert applied - written >= timedelta(seconds=3)
-    assert returned - applied <= timedelta(seconds=POLL["poll_max_seconds"] + 0.5)
+    # No later than one poll interval after (plus processing slack on a busy machine).
+    assert returned - applied <= timedelta(seconds=POLL["poll_max_seconds"] + 1.0)
     assert outs["polls"] > 1 and edge_status(outs)["up_to_date"] is True
     plan = stack.engine.up([hosting_provider(), gate(stack), verification()])
     assert plan.ops["edge-check"] == "create"
