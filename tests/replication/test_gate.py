@@ -183,3 +183,21 @@ def test_force_replication_unsticks_a_stalled_replica(make_stack: Callable[..., 
     [invoke] = stack.emu.audit.entries("Invoke-CsManagementStoreReplication")
     assert invoke.parameters["ReplicaFqdn"] == EDGE
     assert stack.engine.outputs("gate")["forced_replication"] == [EDGE]
+
+
+def test_refresh_reports_replication_status_without_failing(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack()
+    stack.engine.up([hosting_provider()])
+    stack.engine.up([hosting_provider(), gate(stack), verification()])
+    stack.emu.service.replication.settings = ReplicationSettings(broken=frozenset({EDGE}))
+    stack.emu.run_cmdlet("Set-CsHostingProvider", "Exchange Online", Enabled=False)
+    stack.emu.audit.clear()
+    plan = stack.engine.refresh()
+    assert plan.ops["gate"] == "same" and plan.ops["edge-check"] == "same"
+    edge = edge_status(stack.engine.outputs("gate"))
+    assert edge["up_to_date"] is False and edge.get("last_status_report") is None
+    # The Edge still holds the replicated provider, so nothing differs there yet.
+    assert stack.engine.outputs("edge-check")["differences"] == []
+    assert stack.emu.audit.writes() == []
