@@ -9,6 +9,12 @@ touched once the Edge has the configuration depend on the gate.
 
 The Pulumi engine passes no custom timeout to a dynamic provider and cannot cancel one, so the
 gate enforces its own deadline, and fails with a per-replica account of what lagged.
+
+Give it ``changed_after``: the ``changed_at`` outputs of the resources it waits for. A replica
+reports its status when it applies a change, so only the change's own time tells a fresh
+"UpToDate" from one left over from the previous version. Without ``changed_after`` the gate
+counts only reports made after it began, and a replica that was already done is seen as done
+at its next report.
 """
 
 from __future__ import annotations
