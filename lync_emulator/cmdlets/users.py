@@ -195,6 +195,17 @@ def _grant(inv: Invocation) -> None:
             inv.emit(_render(updated))
 
 
+def _disable(inv: Invocation) -> None:
+    """Disable-CsUser: the account stays in AD but is no longer a Lync user, so Get-CsUser
+    and Grant- no longer find it (what a leaver looks like to the assignment resource)."""
+    identity: str = inv.bound.get("Identity")
+    users = match_users(inv.store, identity)
+    if not users:
+        raise user_not_found(identity)
+    for user in users:
+        inv.write(COLLECTION, str(user["SipAddress"]).casefold(), None)
+
+
 CMDLETS: tuple[Cmdlet, ...] = (
     Cmdlet(
         "Get-CsUser",
@@ -222,6 +233,19 @@ CMDLETS: tuple[Cmdlet, ...] = (
             Param("Confirm", SWITCH),
         ),
         _grant,
+        writes=True,
+    ),
+    Cmdlet(
+        "Disable-CsUser",
+        _AD_CLASS.format("DisableOcsUser"),
+        (
+            Param("Identity", USER_ID, mandatory=True, position=1),
+            Param("DomainController", STRING),
+            Param("PassThru", SWITCH),
+            Param("WhatIf", SWITCH),
+            Param("Confirm", SWITCH),
+        ),
+        _disable,
         writes=True,
     ),
 )

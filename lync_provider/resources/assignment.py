@@ -9,6 +9,7 @@ name) and compared without regard to case.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,9 +31,15 @@ from lync_provider.resources.base import (
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Name, PolicyIdentity
 
+log = logging.getLogger(__name__)
+
 PRIOR = "prior_policies"
 LIVE = "live_policies"
 CHANGED_AT = "changed_at"
+
+
+class UserNotFoundError(LyncResourceError):
+    """Get-CsUser knows no such user."""
 
 
 class ExternalAccessPolicyAssignmentSpec(Spec):
@@ -77,15 +84,23 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
     def _policy_of(self, user: str) -> str | None:
         try:
             records = self.frontend().read(CmdletCall("Get-CsUser", {"Identity": user}))
-        except NotFoundError as err:
-            raise LyncResourceError(
+        except NotFoundError:
+            records = []
+        if not records:
+            raise UserNotFoundError(
                 f"{self.kind}: user {user!r} was not found; name users by SIP address, "
                 "UPN, DOMAIN\\logon or display name, as Grant-CsExternalAccessPolicy accepts"
-            ) from err
-        if not records:
-            raise LyncResourceError(f"{self.kind}: user {user!r} was not found")
+            )
         policy = records[0].get("ExternalAccessPolicy")
         return canonical_policy_identity(policy) if policy else None
+
+    def _policy_or_gone(self, user: str) -> str | None:
+        """The user's policy; None for a user who no longer exists (holds nothing)."""
+        try:
+            return self._policy_of(user)
+        except UserNotFoundError:
+            log.warning("%s: user %r no longer exists", self.kind, user)
+            return None
 
     def _grant(self, user: str, policy: str | None) -> None:
         name = tag_name(policy) if policy else None
@@ -97,7 +112,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
     def _outputs(
         self, inputs: Mapping[str, Any], prior: Mapping[str, Any], changed_at: str | None
     ) -> dict[str, Any]:
-        live = {user: self._policy_of(user) for user in inputs["users"]}
+        live = {user: self._policy_or_gone(user) for user in inputs["users"]}
         policy = canonical_policy_identity(str(inputs["policy_name"]))
         holding = [user for user, held in live.items() if same_identity(held, policy)]
         return {
@@ -168,7 +183,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         prior = decode_map(props.get(PRIOR), "user")
         with self.failing("delete it", policy):
             for user in decode_map(props.get(LIVE), "user") or prior:
-                if same_identity(self._policy_of(user), policy):
+                if same_identity(self._policy_or_gone(user), policy):
                     self._grant(user, prior.get(user))
 
 

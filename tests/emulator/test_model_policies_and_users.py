@@ -230,3 +230,12 @@ def test_remove_policy_in_use_fails_unless_forced(service) -> None:
     ok(service.run("frontend", "Grant-CsExternalAccessPolicy", "alice@contoso.com", "Sales"))
     ok(service.run("frontend", "Remove-CsExternalAccessPolicy", "Sales", Force=None))
     errored(service.run("frontend", "Get-CsExternalAccessPolicy", "Sales"), "ItemNotFound")
+
+
+def test_disable_user_removes_it_from_lync(service) -> None:
+    ok(service.run("frontend", "Disable-CsUser", "sip:erin@contoso.com"))
+    errored(service.run("frontend", "Get-CsUser", "erin@contoso.com"), "ManagementObjectNotFound")
+    failed(
+        service.run("frontend", "Disable-CsUser", "erin@contoso.com"), "ManagementObjectNotFound"
+    )
+    assert service.audit.entries("Disable-CsUser")[0].wrote is True

@@ -11,7 +11,11 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 
 from lync_emulator.emulator import Emulator
-from lync_provider.resources import HostingProviderProvider, LyncResourceError
+from lync_provider.resources import (
+    ExternalAccessPolicyAssignmentProvider,
+    HostingProviderProvider,
+    LyncResourceError,
+)
 from lync_provider.resources.base import LyncProvider
 from tests.resources.conftest import PROJECT, store_state
 from tests.resources.scenarios import EXCHANGE_ONLINE, SCENARIOS, Scenario
@@ -140,3 +144,22 @@ def test_environment_variables_are_the_fallback(
     provider.configure(ConfigureRequest(Config({}, PROJECT)))
     provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
     assert lync_emulator.run_cmdlet("Get-CsHostingProvider", "Exchange Online")
+
+
+def test_a_user_who_left_is_skipped_on_read_and_delete(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    lync_emulator.run_cmdlet("New-CsExternalAccessPolicy", "tag:OWA")
+    provider = configured(ExternalAccessPolicyAssignmentProvider)
+    inputs = provider.check(
+        {}, {"policy_name": "tag:OWA", "users": ["alice@contoso.com", "bob@contoso.com"]}
+    ).inputs
+    created = provider.create(inputs)
+    lync_emulator.run_cmdlet("Disable-CsUser", "bob@contoso.com")
+    read = provider.read(created.id, created.outs)
+    assert read.outs["users"] == ["alice@contoso.com"]
+    with pytest.raises(LyncResourceError, match=r"'bob@contoso\.com' was not found"):
+        provider.update(read.id, read.outs, inputs)
+    provider.delete(read.id, read.outs)
+    [alice] = lync_emulator.run_cmdlet("Get-CsUser", "alice@contoso.com")
+    assert alice.properties["ExternalAccessPolicy"] is None
