@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -169,7 +170,8 @@ def report(
     except (CheckConfigError, ConnectionConfigError) as err:
         print(f"lync check: configuration error: {err}", file=sys.stderr)
         return EXIT_CANNOT_CHECK
-    out = console or Console()
+    # Piped or in CI there is no terminal to size to; 80 columns would fold every row.
+    out = console or Console(width=shutil.get_terminal_size((160, 24)).columns)
     frontend = config.connections.require_frontend().display_url
     title = f"Exchange Online integration on {frontend} ({config.source})"
     out.print(report_table(title, outcome.rows))
