@@ -173,7 +173,8 @@ class ReplicationGateProvider(LyncProvider):
     ) -> str:
         lines = [
             f"{self.kind}: replication did not finish within {settings.timeout_seconds:g} s "
-            f"({polls} polls of Get-CsManagementStoreReplicationStatus).",
+            f"({polls} polls of Get-CsManagementStoreReplicationStatus on "
+            f"{self.connections().require_frontend().display_url}).",
             replica_table(lagging),
         ]
         if forced:

@@ -122,6 +122,7 @@ def test_broken_replica_fails_at_the_deadline_with_the_per_replica_message(
     assert 1.5 <= elapsed <= 1.5 + POLL["poll_max_seconds"] + 1.0
     text = str(caught.value)
     assert "did not finish within 1.5 s" in text
+    assert stack.emu.frontend_url.split("/")[2] in text
     assert EDGE in text and "fe01.contoso.local" not in text.split("Replicas that")[1][:300]
     assert "(blank)" in text and "False" in text
     assert "4443" in text and "1017" in text and "1015" in text and "1034" in text
