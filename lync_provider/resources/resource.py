@@ -9,7 +9,7 @@ from ``pulumi preview``'s output.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
@@ -33,7 +33,8 @@ class LyncResource(Resource):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        given = asdict(args) if args is not None else {}
+        # Shallow on purpose: asdict() would deep-copy, and an Output cannot be copied.
+        given = {f.name: getattr(args, f.name) for f in fields(args)} if args is not None else {}
         given.update(kwargs)
         props = {k: v for k, v in given.items() if v is not None}
         for name in self.extra_outputs:

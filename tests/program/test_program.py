@@ -7,6 +7,12 @@ from typing import Any
 
 import pytest
 
+from lync_provider import (
+    ExternalAccessPolicy,
+    ExternalAccessPolicyArgs,
+    HostingProvider,
+    HostingProviderArgs,
+)
 from tests.program.mocks import RecordingMonitor, run_program
 
 BASE = {
@@ -129,3 +135,21 @@ def test_config_mistakes_stop_the_program_naming_each_key() -> None:
     assert "lync:colour: not a key of this project" in text
     assert "lync:edgeUrl: missing" in text
     assert "lync:policyUsers: users can only be granted a tag policy" in text
+
+
+def test_args_classes_accept_outputs_of_other_resources() -> None:
+    def program() -> None:
+        policy = ExternalAccessPolicy(
+            "p", ExternalAccessPolicyHostingProviderArgs(identity="tag:OWA")
+        )
+        HostingProvider(
+            "hp",
+            Args(
+                identity=policy.identity.apply(lambda i: f"for {i}"),
+                proxy_fqdn="a.b.c",
+                enabled=True,
+            ),
+        )
+
+    monitor = run_program({}, program=program)
+    assert monitor.one(":HostingProvider").inputs["identity"] == "for tag:OWA"
