@@ -139,12 +139,10 @@ def test_config_mistakes_stop_the_program_naming_each_key() -> None:
 
 def test_args_classes_accept_outputs_of_other_resources() -> None:
     def program() -> None:
-        policy = ExternalAccessPolicy(
-            "p", ExternalAccessPolicyHostingProviderArgs(identity="tag:OWA")
-        )
+        policy = ExternalAccessPolicy("p", ExternalAccessPolicyArgs(identity="tag:OWA"))
         HostingProvider(
             "hp",
-            Args(
+            HostingProviderArgs(
                 identity=policy.identity.apply(lambda i: f"for {i}"),
                 proxy_fqdn="a.b.c",
                 enabled=True,
