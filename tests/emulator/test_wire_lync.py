@@ -140,7 +140,10 @@ def _status(pool: RunspacePool, fqdn: str) -> dict[str, Any]:
 
 def test_replication_delay_stale_window_and_broken_replica(make_lync_emulator: Make) -> None:
     settings = ReplicationSettings(
-        delay_seconds=0.4, stale_window_seconds=0.2, broken=frozenset({"edge01.contoso.local"})
+        # A stale window wide enough for a busy CI machine to read inside it.
+        delay_seconds=1.5,
+        stale_window_seconds=0.8,
+        broken=frozenset({"edge01.contoso.local"}),
     )
     emu = make_lync_emulator(replication=settings)
     with RunspacePool(client(emu)) as fe:
@@ -150,7 +153,7 @@ def test_replication_delay_stale_window_and_broken_replica(make_lync_emulator: M
         run(fe, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=True)
         # Inside the stale window the front end still claims to be up to date.
         assert _status(fe, "fe01.contoso.local")["UpToDate"] is True
-        poll(lambda: _status(fe, "fe01.contoso.local")["UpToDate"] is False, timeout=1)
+        poll(lambda: _status(fe, "fe01.contoso.local")["UpToDate"] is False, timeout=1.5)
         poll(lambda: _status(fe, "fe01.contoso.local")["UpToDate"] is True)
         cms = run(fe, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=None)
         assert cms.output and not cms.streams.error
