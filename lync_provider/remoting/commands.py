@@ -63,6 +63,11 @@ class CmdletCall:
             _check_value(self.cmdlet, name, value)
 
     @property
+    def has_secrets(self) -> bool:
+        """Whether any parameter value must stay out of every log."""
+        return any(isinstance(value, Secret) for value in self.parameters.values())
+
+    @property
     def is_read(self) -> bool:
         """Get- cmdlets change nothing, so they may be retried after a transport failure."""
         return self.cmdlet.lower().startswith("get-")

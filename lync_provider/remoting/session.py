@@ -58,6 +58,7 @@ from lync_provider.remoting.errors import (
     WriteOutcomeUnknownError,
     classify,
 )
+from lync_provider.remoting.redaction import SECRET_WINDOW
 from lync_provider.remoting.results import to_record
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,8 @@ class LyncSession:
         started = time.monotonic()
         outcome = "failed"
         try:
-            with self._lock:
+            secret = any(call.has_secrets for call in calls)
+            with self._lock, SECRET_WINDOW.guarding(secret):
                 pool = self._open_pool(calls)
                 with self._translated(calls):
                     records = self._invoke(pool, calls)

@@ -27,6 +27,7 @@ from lync_provider.remoting import (
     NotFoundError,
     OperationTimeoutError,
     ReadOnlyStoreError,
+    Secret,
     TransportError,
     WriteOutcomeUnknownError,
     session_for,
@@ -352,6 +353,29 @@ def test_password_never_logged_at_debug(
     assert "Get-CsUser" in caplog.text  # the invocation itself is logged
     assert lync_emulator.password not in caplog.text
     assert lync_emulator.password not in repr(s)
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["secret", "plain control"])
+def test_secret_parameter_values_stay_out_of_pypsrp_debug_logs(
+    session: LyncSession, caplog: pytest.LogCaptureFixture, wrapped: bool
+) -> None:
+    value = "t0ken-$(not-for-logs)"
+    caplog.set_level(logging.DEBUG)
+    description = Secret(value) if wrapped else value
+    call = CmdletCall(
+        "New-CsExternalAccessPolicy", {"Identity": "tag:S", "Description": description}
+    )
+    session.write(call)
+    # What this process logged as a client (the emulator's own psrpcore lines are the
+    # server's, which a real Lync server keeps to itself).
+    client_log = "\n".join(
+        r.getMessage() for r in caplog.records if r.name.startswith(("pypsrp", "lync_provider"))
+    )
+    [policy] = session.read(CmdletCall("Get-CsExternalAccessPolicy", {"Identity": "tag:S"}))
+    assert policy["Description"] == value  # it did reach the server
+    assert "New-CsExternalAccessPolicy" in client_log
+    # The control shows pypsrp would log the value; the Secret wrapper keeps it out.
+    assert (value in client_log) is not wrapped
 
 
 def test_pools_are_closed_at_process_exit(lync_emulator: Emulator) -> None:
