@@ -121,7 +121,13 @@ def _endpoint(
     if get("skipCertificateValidation") is not None:
         fields["verify_certificate"] = not flag(get("skipCertificateValidation"))
     if get("operationTimeout"):
-        fields["operation_timeout"] = float(get("operationTimeout"))
+        try:
+            fields["operation_timeout"] = float(get("operationTimeout"))
+        except ValueError:
+            raise ValueError(
+                f"{NAMESPACE}:operationTimeout: {get('operationTimeout')!r} is not a number of "
+                "seconds"
+            ) from None
     module = get("importModule")
     # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
     if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
@@ -144,6 +150,7 @@ def load_connections(get: Lookup) -> Connections:
             problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
             return Connections(None, None, f"{NAMESPACE}:{url_key}: {problems}")
         except ValueError as err:
-            return Connections(None, None, f"{NAMESPACE}:{url_key}: {err}")
+            named = str(err).startswith(f"{NAMESPACE}:")
+            return Connections(None, None, str(err) if named else f"{NAMESPACE}:{url_key}: {err}")
     frontend, edge = endpoints
     return Connections(frontend, edge)

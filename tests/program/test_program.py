@@ -151,3 +151,9 @@ def test_args_classes_accept_outputs_of_other_resources() -> None:
 
     monitor = run_program({}, program=program)
     assert monitor.one(":HostingProvider").inputs["identity"] == "for tag:OWA"
+
+
+def test_a_bad_timeout_names_its_key() -> None:
+    with pytest.raises(Exception, match=r"lync:operationTimeout: 'soon' is not a number") as err:
+        run_program({**BASE, "lync:operationTimeout": "soon"})
+    assert "lync:frontEndUrl" not in str(err.value)
