@@ -174,14 +174,20 @@ class LyncSession:
         except TransportError as err:
             if isinstance(err, WriteOutcomeUnknownError):
                 raise
+            unknown = WriteOutcomeUnknownError(
+                "Connection lost during a change",
+                endpoint=err.endpoint,
+                command=err.command,
+                server_errors=err.server_errors,
+            )
             if confirm is None:
-                raise WriteOutcomeUnknownError(
-                    "Connection lost during a change",
-                    endpoint=err.endpoint,
-                    command=err.command,
-                    server_errors=err.server_errors,
-                ) from err
-            if confirm():
+                raise unknown from err
+            try:
+                applied = confirm()
+            except LyncRemotingError as unreadable:
+                unknown.add_note(f"Reading back failed too: {unreadable.summary}")
+                raise unknown from err
+            if applied:
                 log.warning("%s failed in transit but took effect: %s", _render(calls), err)
                 return []
             log.warning("%s failed in transit and did not take effect; sending it again", err)

@@ -245,6 +245,20 @@ def test_a_write_lost_in_transit_without_confirmation_is_not_resent(
     assert len(lync_emulator.audit.entries("New-CsHostingProvider")) <= 1
 
 
+def test_a_write_whose_read_back_fails_too_is_reported_as_unknown(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    session.read(CmdletCall("Get-CsUser"))
+    lync_emulator.faults.fail_next_requests(100)  # the write and every read-back attempt
+
+    def applied() -> bool:
+        return bool(session.read(CmdletCall("Get-CsHostingProvider", {"Filter": "x*"})))
+
+    with pytest.raises(WriteOutcomeUnknownError) as caught:
+        session.write(new_provider("x1"), confirm=applied)
+    assert "Reading back failed too" in "\n".join(caught.value.__notes__)
+
+
 def test_slow_server_hits_the_operation_timeout(
     make_lync_emulator: Callable[..., Emulator],
 ) -> None:
