@@ -43,6 +43,7 @@ class ReplicationGateSpec(Spec):
     """Inputs of the gate."""
 
     cmdlet: ClassVar[str] = "Get-CsManagementStoreReplicationStatus"
+    case_insensitive: ClassVar[frozenset[str]] = frozenset({"replicas"})
     control_fields: ClassVar[frozenset[str]] = frozenset()
 
     triggers: Any = None
@@ -58,13 +59,6 @@ class ReplicationGateSpec(Spec):
         if self.poll_max_seconds < self.poll_min_seconds:
             raise ValueError("poll_max_seconds must not be below poll_min_seconds")
         return self
-
-    @classmethod
-    def compare_key(cls, field: str, value: Any) -> Any:
-        """Replica names compare as a case-insensitive set."""
-        if field == "replicas" and isinstance(value, list):
-            return frozenset(str(v).lower() for v in value)
-        return value
 
 
 @dataclass

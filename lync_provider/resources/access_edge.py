@@ -36,6 +36,7 @@ class AccessEdgeConfigSpec(Spec):
     parameter, snake_case; unset means unmanaged."""
 
     cmdlet: ClassVar[str] = "Set-CsAccessEdgeConfiguration"
+    case_insensitive: ClassVar[frozenset[str]] = frozenset({"default_route_fqdn"})
     noun: ClassVar[str] = "CsAccessEdgeConfiguration"
     control_fields: ClassVar[frozenset[str]] = frozenset()
     not_in_lync_2013: ClassVar[Mapping[str, str]] = {
@@ -89,13 +90,6 @@ class AccessEdgeConfigSpec(Spec):
                 f"{'default' if wrong[0] in _DEFAULT_ROUTE_ONLY else 'DNS SRV'} routing only",
             )
         return self
-
-    @classmethod
-    def compare_key(cls, field: str, value: Any) -> Any:
-        """FQDNs compare without regard to case."""
-        if field == "default_route_fqdn" and isinstance(value, str):
-            return value.lower()
-        return value
 
 
 class AccessEdgeConfigProvider(ConfigObjectProvider):

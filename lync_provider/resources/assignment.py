@@ -46,6 +46,8 @@ class ExternalAccessPolicyAssignmentSpec(Spec):
     """Inputs: the tag policy and the users to grant it to."""
 
     cmdlet: ClassVar[str] = "Grant-CsExternalAccessPolicy"
+    case_insensitive: ClassVar[frozenset[str]] = frozenset({"users"})
+    policy_identities: ClassVar[frozenset[str]] = frozenset({"policy_name"})
     control_fields: ClassVar[frozenset[str]] = frozenset()
 
     policy_name: PolicyIdentity
@@ -63,15 +65,6 @@ class ExternalAccessPolicyAssignmentSpec(Spec):
         seen = {user.casefold() for user in value}
         if len(seen) != len(value):
             raise ValueError("a user is listed twice (names compare without regard to case)")
-        return value
-
-    @classmethod
-    def compare_key(cls, field: str, value: Any) -> Any:
-        """Users as a case-insensitive set; the policy canonical and case-insensitive."""
-        if field == "users" and isinstance(value, list):
-            return frozenset(str(user).casefold() for user in value)
-        if field == "policy_name" and isinstance(value, str):
-            return canonical_policy_identity(value).lower()
         return value
 
 

@@ -31,6 +31,7 @@ from pulumi.output import Unknown
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lync_provider.config import ConnectionConfigError, Connections, load_connections, lookup_from
+from lync_provider.identities import canonical_policy_identity
 from lync_provider.remoting import LyncRemotingError, LyncSession, session_for
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,23 @@ class Spec(BaseModel):
         """The inputs that are Lync properties, in declaration order."""
         return [name for name in cls.model_fields if name not in cls.control_fields]
 
+    # Fields Lync matches without regard to case (FQDNs, identities, user names); a list of
+    # them compares as a set.
+    case_insensitive: ClassVar[frozenset[str]] = frozenset()
+    # Fields holding a policy identity, compared in canonical form (tag:x == Tag:X == x).
+    policy_identities: ClassVar[frozenset[str]] = frozenset()
+
     @classmethod
     def compare_key(cls, field: str, value: Any) -> Any:
-        """The form in which two values of ``field`` are compared (override for FQDNs etc.)."""
+        """The form in which two values of ``field`` are compared, so that what Lync treats
+        as the same value never shows as drift."""
+        if field in cls.policy_identities and isinstance(value, str):
+            return canonical_policy_identity(value).casefold()
+        if field in cls.case_insensitive:
+            if isinstance(value, str):
+                return value.casefold()
+            if isinstance(value, list):
+                return frozenset(str(item).casefold() for item in value)
         return value
 
 

@@ -26,6 +26,7 @@ class ExternalAccessPolicySpec(Spec):
     """Inputs of ExternalAccessPolicy: the Lync 2013 New-CsExternalAccessPolicy parameters."""
 
     cmdlet: ClassVar[str] = "New-CsExternalAccessPolicy"
+    policy_identities: ClassVar[frozenset[str]] = frozenset({"identity"})
     noun: ClassVar[str] = "CsExternalAccessPolicy"
 
     identity: PolicyIdentity
@@ -36,13 +37,6 @@ class ExternalAccessPolicySpec(Spec):
     enable_public_cloud_audio_video_access: bool | None = None
     enable_xmpp_access: bool | None = None
     adopt: bool | None = None
-
-    @classmethod
-    def compare_key(cls, field: str, value: Any) -> Any:
-        """Policy identities compare canonically and without regard to case."""
-        if field == "identity" and isinstance(value, str):
-            return canonical_policy_identity(value).lower()
-        return value
 
 
 class ExternalAccessPolicyProvider(ConfigObjectProvider):

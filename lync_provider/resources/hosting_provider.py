@@ -26,6 +26,7 @@ class HostingProviderSpec(Spec):
     """Inputs of HostingProvider: the Lync 2013 New-CsHostingProvider parameters."""
 
     cmdlet: ClassVar[str] = "New-CsHostingProvider"
+    case_insensitive: ClassVar[frozenset[str]] = frozenset({"identity", "proxy_fqdn"})
     noun: ClassVar[str] = "CsHostingProvider"
 
     identity: Name
@@ -38,13 +39,6 @@ class HostingProviderSpec(Spec):
     autodiscover_url: HttpsUrl | None = None
     sip_client_port: int | None = Field(default=None, ge=1, le=65535)
     adopt: bool | None = None
-
-    @classmethod
-    def compare_key(cls, field: str, value: Any) -> Any:
-        """Identities and FQDNs compare without regard to case, as Lync matches them."""
-        if field in ("identity", "proxy_fqdn") and isinstance(value, str):
-            return value.lower()
-        return value
 
 
 class HostingProviderProvider(ConfigObjectProvider):
