@@ -15,14 +15,34 @@ from types import FrameType
 
 from lync_emulator.emulator import DEFAULT_USERS, Emulator
 from lync_emulator.replication import ReplicationSettings
+from lync_emulator.versions import DEFAULT_VERSION, ServerVersion
 
 
 def _parser() -> argparse.ArgumentParser:
     default_user, default_password = next(iter(DEFAULT_USERS.items()))
     parser = argparse.ArgumentParser(
         prog="python -m lync_emulator",
-        description="A stand-in Lync Server 2013 (front end and Edge) speaking WS-Management "
-        "and PowerShell remoting on loopback, for tests, benchmarks and local deployments.",
+        description="A stand-in Lync Server 2013 or Skype for Business Server (front end and "
+        "Edge) speaking WS-Management and PowerShell remoting on loopback, for tests, "
+        "benchmarks and local deployments.",
+    )
+    server = parser.add_argument_group("server")
+    server.add_argument(
+        "--version",
+        type=ServerVersion.parse,
+        choices=list(ServerVersion),
+        default=DEFAULT_VERSION,
+        help="the product to impersonate: Lync Server 2013, Skype for Business Server 2015, "
+        "2019 or Subscription Edition; decides which parameters exist and the "
+        f"ProductVersion reported ({DEFAULT_VERSION})",
+    )
+    server.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how far the server's clock is ahead of this machine's (negative: behind); "
+        "every time the server reports uses it (0)",
     )
     net = parser.add_argument_group("network")
     net.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
@@ -167,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         state_path=args.state,
         audit_path=args.audit,
+        version=args.version,
+        clock_skew_seconds=args.clock_skew,
         latency_ms=args.latency_ms,
         open_cost_ms=args.open_cost_ms,
     )

@@ -27,8 +27,9 @@ class AuditEntry:
     ``parameters`` holds bound values by canonical name, or the raw arguments when binding
     failed (positional ones as ``"$args[i]"``). ``outcome`` is ``ok``, ``error`` (only
     non-terminating errors) or ``failed`` (a terminating error); ``error_id`` is the first
-    error's FullyQualifiedErrorId. ``wrote`` says whether the Central Management Store
-    changed.
+    error's FullyQualifiedErrorId. ``wrote`` says whether the invocation changed anything
+    the server keeps: the Central Management Store or, for user cmdlets, the directory.
+    ``time`` is the server's clock (skew included).
     """
 
     time: datetime

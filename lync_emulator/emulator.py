@@ -27,6 +27,7 @@ from lync_emulator.invocation import (
 )
 from lync_emulator.psrp import ShellTable
 from lync_emulator.tls import Certificate, make_certificate
+from lync_emulator.versions import DEFAULT_VERSION
 from lync_emulator.wsman import WSManEndpoint
 
 if TYPE_CHECKING:
@@ -48,13 +49,15 @@ class LocalCmdletError(Exception):
 
 
 class Emulator:
-    """A stand-in Lync Server 2013 speaking WSMan/PSRP on 127.0.0.1.
+    """A stand-in Lync Server 2013 (or Skype for Business Server) speaking WSMan/PSRP.
 
     ``service`` replaces the Lync state model (tests of the protocol front pass a fake);
     by default a :class:`lync_emulator.service.LyncService` is built from ``replicas``,
-    ``replication``, ``state_path`` and ``audit_path``. ``max_receive_wait_s`` caps how long
-    a Receive waits before answering TimedOut, and ``ca_bundle_path`` chooses where the TLS
-    certificate is written.
+    ``replication``, ``state_path``, ``audit_path``, ``version`` (``"2013"`` default,
+    ``"2015"``, ``"2019"``, ``"SE"``) and ``clock_skew_seconds`` (the server clock's offset
+    from the real one, either way; ``service.clock_skew_seconds`` changes it at runtime).
+    ``max_receive_wait_s`` caps how long a Receive waits before answering TimedOut, and
+    ``ca_bundle_path`` chooses where the TLS certificate is written.
     """
 
     def __init__(
@@ -72,6 +75,8 @@ class Emulator:
         replicas: Iterable[ReplicaSpec] | None = None,
         state_path: str | Path | None = None,
         audit_path: str | Path | None = None,
+        version: str = DEFAULT_VERSION,
+        clock_skew_seconds: float = 0.0,
         latency_ms: float = 0,
         open_cost_ms: float = 0,
         service: CmdletService | None = None,
@@ -89,6 +94,8 @@ class Emulator:
             replication=replication,
             state_path=state_path,
             audit_path=audit_path,
+            version=version,
+            clock_skew_seconds=clock_skew_seconds,
         )
         self.counters = Counters()
         self.faults = Faults(
@@ -226,6 +233,8 @@ def _lync_service(
     replication: ReplicationSettings | None,
     state_path: str | Path | None,
     audit_path: str | Path | None,
+    version: str,
+    clock_skew_seconds: float,
 ) -> CmdletService:
     """Build the real state model; imported late so the protocol front stands alone."""
     from lync_emulator.replication import ReplicationSettings  # noqa: PLC0415
@@ -236,5 +245,7 @@ def _lync_service(
         replication=replication or ReplicationSettings(),
         state_path=state_path,
         audit_path=audit_path,
+        version=version,
+        clock_skew_seconds=clock_skew_seconds,
     )
     return service

@@ -14,6 +14,19 @@ reproduces its quirks, each switchable at runtime through :class:`ReplicationSet
 * Invoke-CsManagementStoreReplication schedules a full push ``forced_push_delay_seconds``
   later; until it lands the replica's status record is deleted, so it reports not up to date.
 
+What a status reports, all in the server's clock (the service's, skew included):
+
+* ``LastUpdateCreation``: when the configuration snapshot the replica last applied was
+  created, i.e. the time of the newest CMS write that snapshot contains (ODP
+  Get-CsManagementStoreReplicationStatus Example 4 uses it as when a computer was "last
+  replicated"; the snapshot model is the page's DESCRIPTION). It moves only when the
+  replica applies a newer snapshot: during the stale window it is the *old* snapshot's time,
+  a forced push of unchanged data keeps it, and a write that never reaches the CMS (user
+  accounts live in Active Directory) never moves it. So "UpToDate and LastUpdateCreation
+  later than any LastUpdateCreation reported before my write" means "applied my write".
+* ``LastStatusReport``: when the replica last reported, i.e. applied a snapshot or push.
+* ``ProductVersion``: the server product's (see :mod:`lync_emulator.versions`).
+
 Nothing runs in the background: every query first advances each replica to the clock's
 current time, which keeps tests deterministic with a fake clock.
 """
@@ -38,7 +51,6 @@ from lync_emulator.store import (
 )
 
 Clock = Callable[[], float]
-PRODUCT_VERSION = "5.0.8308.0"
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ class Replication:
         replicas: Sequence[ReplicaSpec] = DEFAULT_REPLICAS,
         settings: ReplicationSettings | None = None,
         *,
+        product_version: str,
         clock: Clock = time.time,
         lock: threading.RLock | None = None,
         state: Mapping[str, Any] | None = None,
@@ -153,6 +166,7 @@ class Replication:
             raise ValueError("at least one replica is needed")
         self.lock = lock or threading.RLock()
         self._store = store
+        self._product_version = product_version
         self._clock = clock
         self._settings = settings or ReplicationSettings()
         saved = (state or {}).get("replicas", {})
@@ -270,14 +284,14 @@ class Replication:
                 True,
                 utc(replica.stale_reported_at),
                 utc(replica.stale_creation),
-                PRODUCT_VERSION,
+                self._product_version,
             )
         return ReplicaStatus(
             fqdn,
             self._up_to_date(replica),
             utc(replica.applied_at),
             utc(replica.creation),
-            PRODUCT_VERSION,
+            self._product_version,
         )
 
     def applied_version(self, fqdn: str, now: float) -> int:

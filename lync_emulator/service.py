@@ -6,6 +6,11 @@ refuses scripts, unknown commands, injected faults, RBAC, parameter binding, the
 read-only replica), runs the cmdlet body, commits its buffered writes as one store version,
 persists the state, and records the invocation in the audit log. One lock serializes
 invocations: the front calls from many threads, and a cmdlet is microseconds of work.
+
+The service impersonates one server product (``version``), which decides which parameters
+bind and which properties Get returns, and keeps one server clock: the real clock plus
+``clock_skew_seconds``. Every time the server reports (replica status times, CMS heartbeat,
+store version times, audit entries) is read from that clock.
 """
 
 from __future__ import annotations
@@ -37,7 +42,17 @@ from lync_emulator.replication import (
     ReplicationSettings,
     utc,
 )
-from lync_emulator.store import ManagementStore, load_state, save_state
+from lync_emulator.store import (
+    ManagementStore,
+    StoreView,
+    apply_changes,
+    copy_data,
+    dump_data,
+    load_data,
+    load_state,
+    save_state,
+)
+from lync_emulator.versions import DEFAULT_VERSION, PRODUCT_VERSIONS, ServerVersion
 
 VIEW_ONLY_ROLE = "CsViewOnlyAdministrator"
 DEFAULT_CALLER = Caller("CONTOSO\\administrator")
@@ -101,11 +116,13 @@ def _edge_refusal(cmdlet: Cmdlet, bound: Bound) -> CmdletError | None:
 
 
 class LyncService:
-    """The state model of one emulated deployment: store, replicas, audit, fault switches.
+    """The state model of one emulated deployment: store, directory, replicas, audit, faults.
 
     ``replicas`` defaults to one front end and one Edge; ``state_path`` makes the store
     survive restarts; ``audit_path`` mirrors the audit log to a JSON-lines file; ``clock``
-    (seconds since the epoch) drives replication timing and timestamps.
+    (seconds since the epoch) is the real clock, and ``clock_skew_seconds`` how far the
+    server's own clock is off it (either way); ``version`` is the product impersonated
+    (``"2013"``, ``"2015"``, ``"2019"``, ``"SE"``).
     """
 
     def __init__(
@@ -116,20 +133,27 @@ class LyncService:
         state_path: str | os.PathLike[str] | None = None,
         audit_path: str | os.PathLike[str] | None = None,
         clock: Clock = time.time,
+        clock_skew_seconds: float = 0.0,
+        version: ServerVersion | str = DEFAULT_VERSION,
     ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
+        self._skew = float(clock_skew_seconds)
+        self.version = ServerVersion.parse(version)
         self._state_path = Path(state_path) if state_path is not None else None
         state = load_state(self._state_path) if self._state_path else None
         if state is None:
-            self.store = ManagementStore(cmdlets.seed_data(), clock())
+            self.store = ManagementStore(cmdlets.seed_data(), self.now())
+            self.directory = copy_data(cmdlets.seed_directory())
         else:
             self.store = ManagementStore.from_state(state["store"])
+            self.directory = load_data(state["directory"])
         self.replication = Replication(
             self.store,
             replicas or DEFAULT_REPLICAS,
             replication,
-            clock=clock,
+            product_version=PRODUCT_VERSIONS[self.version],
+            clock=self.now,
             lock=self._lock,
             state=state["replication"] if state else None,
         )
@@ -137,6 +161,22 @@ class LyncService:
         self._calls: dict[str, int] = {}
         self._faults: dict[str, set[int]] = {}
         self._persist()
+
+    def now(self) -> float:
+        """The server's clock: the real clock plus the skew."""
+        return self._clock() + self._skew
+
+    @property
+    def clock_skew_seconds(self) -> float:
+        """How far the server's clock is ahead of the real one (negative: behind)."""
+        return self._skew
+
+    @clock_skew_seconds.setter
+    def clock_skew_seconds(self, seconds: float) -> None:
+        # Steps the server clock, as an NTP correction would: times already reported stay,
+        # later ones (and replication timing, which runs on this clock) use the new skew.
+        with self._lock:
+            self._skew = float(seconds)
 
     @property
     def edge_replica_fqdn(self) -> str:
@@ -224,7 +264,7 @@ class LyncService:
     def _run(
         self, role: Role, statement: Statement, caller: Caller, result: InvocationResult
     ) -> None:
-        now = self._clock()
+        now = self.now()
         cmdlet: Cmdlet | None = None
         bound: Bound | None = None
         errors: list[ErrorInfo] = []
@@ -235,11 +275,21 @@ class LyncService:
             cmdlet = self._resolve(role, statement)
             self._count_call(cmdlet)
             self._check_rbac(role, caller, cmdlet)
-            bound = bind(cmdlet.params, cmdlet.sets, statement.parameters)
+            bound = bind(cmdlet.params, cmdlet.sets, statement.parameters, version=self.version)
             refusal = _edge_refusal(cmdlet, bound) if role is Role.EDGE else None
             if refusal is not None:
                 raise refusal
-            inv = Invocation(cmdlet, bound, role, caller, now, self.store.view(), self.replication)
+            inv = Invocation(
+                cmdlet,
+                bound,
+                role,
+                caller,
+                now,
+                self.version,
+                self.store.view(),
+                StoreView(self.directory),
+                self.replication,
+            )
             try:
                 cmdlet.run(inv)
             finally:
@@ -270,11 +320,18 @@ class LyncService:
         )
 
     def _commit(self, inv: Invocation, now: float) -> bool:
-        """Commit the buffered writes as one version (none under -WhatIf); persist."""
-        wrote = bool(inv.changes) and inv.cmdlet.writes and not inv.bound.has("WhatIf")
-        if wrote:
+        """Commit the buffered writes (none under -WhatIf) and persist.
+
+        CMS changes become one store version, which replicates; directory changes are
+        applied in place and replicate nowhere.
+        """
+        committing = inv.cmdlet.writes and not inv.bound.has("WhatIf")
+        if committing and inv.changes:
             self.replication.before_write(now)
             self.store.commit(inv.changes, now)
+        if committing and inv.directory_changes:
+            apply_changes(self.directory, inv.directory_changes)
+        wrote = committing and bool(inv.changes or inv.directory_changes)
         if wrote or inv.replication_changed:
             self._persist()
         return wrote
@@ -282,8 +339,12 @@ class LyncService:
     def _persist(self) -> None:
         if self._state_path is not None:
             # Settle replication first: replicas that caught up need not save their copies.
-            self.replication.advance(self._clock())
-            state = {"store": self.store.to_state(), "replication": self.replication.to_state()}
+            self.replication.advance(self.now())
+            state = {
+                "store": self.store.to_state(),
+                "directory": dump_data(self.directory),
+                "replication": self.replication.to_state(),
+            }
             save_state(self._state_path, state)
 
     def _audit(

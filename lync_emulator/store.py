@@ -24,7 +24,8 @@ from typing import Any
 Doc = Mapping[str, Any]
 Data = dict[str, dict[str, Doc]]
 
-STATE_FORMAT = 1
+# 2: users moved out of the store into the service's directory (Active Directory).
+STATE_FORMAT = 2
 
 
 @dataclass(frozen=True)

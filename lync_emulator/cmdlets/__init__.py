@@ -30,5 +30,10 @@ def find(name: str) -> Cmdlet | None:
 
 
 def seed_data() -> Data:
-    """The store contents of a fresh deployment."""
-    return {**access_edge.seed(), **external_access_policy.seed(), **users.seed()}
+    """The Central Management Store of a fresh deployment."""
+    return {**access_edge.seed(), **external_access_policy.seed()}
+
+
+def seed_directory() -> Data:
+    """The Active Directory users of a fresh deployment (outside the CMS)."""
+    return users.seed()

@@ -5,10 +5,14 @@ routing (the default, and required for hosting providers) shows BeClearingHouse 
 EnablePartnerDiscovery; default routing shows DefaultRouteFqdn, IsPublicProvider and
 VerificationLevel. The routing method itself is read-only and changes only through the
 ``-UseDnsSrvRouting`` / ``-UseDefaultRouting`` switches (lync-cmdlets.md §1).
+
+Get's parameters are the two sets of ODP skype/skype-ps/SkypeForBusiness/
+Get-CsAccessEdgeConfiguration.md (see :func:`~lync_emulator.cmdlets.base.get_cmdlet`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from lync_emulator.cmdlets.base import (
@@ -17,6 +21,7 @@ from lync_emulator.cmdlets.base import (
     Family,
     Invocation,
     defaults,
+    full_view,
     get_cmdlet,
     instance_param,
     render,
@@ -35,6 +40,7 @@ from lync_emulator.cmdlets.binding import (
 from lync_emulator.cmdlets.errors import invalid_argument, invalid_operation
 from lync_emulator.invocation import LyncObject
 from lync_emulator.store import Data, Doc
+from lync_emulator.versions import ServerVersion
 
 COLLECTION = "AccessEdgeConfiguration"
 HOSTING_PROVIDERS = "HostingProvider"
@@ -49,23 +55,33 @@ VERIFICATION_LEVEL = enum_type(
 )
 XDS_IDENTITY = identity_type("Microsoft.Rtc.Management.Xds.XdsIdentity")
 
-_COMMON = frozenset({"Identity", "DnsSrvRouting", "DefaultRoute"})
+# Set-CsAccessEdgeConfiguration's four parameter sets (ODP
+# skype/skype-ps/SkypeForBusiness/Set-CsAccessEdgeConfiguration.md, SYNTAX): every
+# non-routing property is in Identity, DnsSrvRouting and DefaultRoute; -Identity is in the
+# Identity set alone, so "-Identity Global -UseDnsSrvRouting" cannot bind; the Instance set
+# holds only -Instance and the ShouldProcess switches.
+_PROPERTY_SETS = frozenset({"Identity", "DnsSrvRouting", "DefaultRoute"})
 _DNS = frozenset({"DnsSrvRouting"})
 _ROUTE = frozenset({"DefaultRoute"})
 
-# The Lync 2013 parameter table (L13H); DnsSrvCacheRecordCount and SkypeSearchUrl are
-# later (SfB 2015) additions and are deliberately absent.
+# The same page's parameter sections: type, sets, "Applicable:" versions; defaults from the
+# prose (the yaml always says None). The 2013 rows are in the Lync 2013 help too (L13H
+# Skype/SfbServer/sfbs2019/set-csaccessedgeconfiguration.md); DnsSrvCacheRecordCount and
+# SkypeSearchUrl are "Applicable: Skype for Business Server 2015, Skype for Business Server
+# 2019" and absent from L13H, so they exist from 2015 on. No default is documented for either;
+# the emulator's is $null, so the count is a nullable UInt32 (a Get can be written back).
+_NULLABLE_UINT32 = replace(UINT32, nullable=True)
 PROPERTIES: tuple[Param, ...] = (
-    Param("AllowAnonymousUsers", BOOLEAN, sets=_COMMON, default=False),
-    Param("AllowFederatedUsers", BOOLEAN, sets=_COMMON, default=False),
-    Param("AllowOutsideUsers", BOOLEAN, sets=_COMMON, default=True),
-    Param("EnableArchivingDisclaimer", BOOLEAN, sets=_COMMON, default=False),
-    Param("KeepCrlsUpToDateForPeers", BOOLEAN, sets=_COMMON, default=True),
-    Param("MarkSourceVerifiableOnOutgoingMessages", BOOLEAN, sets=_COMMON, default=True),
+    Param("AllowAnonymousUsers", BOOLEAN, sets=_PROPERTY_SETS, default=False),
+    Param("AllowFederatedUsers", BOOLEAN, sets=_PROPERTY_SETS, default=False),
+    Param("AllowOutsideUsers", BOOLEAN, sets=_PROPERTY_SETS, default=True),
+    Param("EnableArchivingDisclaimer", BOOLEAN, sets=_PROPERTY_SETS, default=False),
+    Param("KeepCrlsUpToDateForPeers", BOOLEAN, sets=_PROPERTY_SETS, default=True),
+    Param("MarkSourceVerifiableOnOutgoingMessages", BOOLEAN, sets=_PROPERTY_SETS, default=True),
     Param(
         "OutgoingTlsCountForFederatedPartners",
         UINT32,
-        sets=_COMMON,
+        sets=_PROPERTY_SETS,
         default=4,
         value_range=(1, 4),
     ),
@@ -80,21 +96,37 @@ PROPERTIES: tuple[Param, ...] = (
     Param("DefaultRouteFqdn", STRING, sets=_ROUTE),
     Param("IsPublicProvider", BOOLEAN, sets=_ROUTE, default=False),
     Param("VerificationLevel", VERIFICATION_LEVEL, sets=_ROUTE, default="AlwaysVerifiable"),
-    Param("CertificatesDeletedPercentage", UINT32, sets=_COMMON, default=20),
-    Param("DiscoveredPartnerReportPeriodMinutes", UINT32, sets=_COMMON, default=60),
-    Param("DiscoveredPartnerStandardRate", UINT32, sets=_COMMON, default=20),
-    Param("EnableDiscoveredPartnerContactsLimit", BOOLEAN, sets=_COMMON, default=True),
+    Param("CertificatesDeletedPercentage", UINT32, sets=_PROPERTY_SETS, default=20),
+    Param("DiscoveredPartnerReportPeriodMinutes", UINT32, sets=_PROPERTY_SETS, default=60),
+    Param("DiscoveredPartnerStandardRate", UINT32, sets=_PROPERTY_SETS, default=20),
+    Param("EnableDiscoveredPartnerContactsLimit", BOOLEAN, sets=_PROPERTY_SETS, default=True),
     # Documented default False, but Microsoft's sample Get output shows True: the server wins.
-    Param("EnableUserReplicator", BOOLEAN, sets=_COMMON, default=True),
-    Param("MaxAcceptedCertificatesStored", UINT32, sets=_COMMON, default=1000),
-    Param("MaxContactsPerDiscoveredPartner", UINT32, sets=_COMMON, default=1000),
-    Param("MaxRejectedCertificatesStored", UINT32, sets=_COMMON, default=500),
+    Param("EnableUserReplicator", BOOLEAN, sets=_PROPERTY_SETS, default=True),
+    Param("MaxAcceptedCertificatesStored", UINT32, sets=_PROPERTY_SETS, default=1000),
+    Param("MaxContactsPerDiscoveredPartner", UINT32, sets=_PROPERTY_SETS, default=1000),
+    Param("MaxRejectedCertificatesStored", UINT32, sets=_PROPERTY_SETS, default=500),
+    Param(
+        "DnsSrvCacheRecordCount",
+        _NULLABLE_UINT32,
+        sets=_PROPERTY_SETS,
+        since=ServerVersion.SFB_2015,
+    ),
+    Param("SkypeSearchUrl", STRING, sets=_PROPERTY_SETS, since=ServerVersion.SFB_2015),
 )
 _DNS_ONLY = frozenset(p.name for p in PROPERTIES if p.sets == _DNS)
 _ROUTE_ONLY = frozenset(p.name for p in PROPERTIES if p.sets == _ROUTE)
 
-# Display order of Microsoft's sample output; the routing-specific block sits after
-# AllowOutsideUsers. DiscoveredPartnerVerificationLevel is absent from that sample.
+# Get's output types (ODP Get-CsAccessEdgeConfiguration.md OUTPUTS) by routing method. Each
+# carries the properties of its Set parameter set (ODP Set DESCRIPTION: with DNS SRV routing
+# "you will see ... BeClearinghouse and EnablePartnerDiscovery"; with default routing
+# "those two property values will not be available. Instead, you will see ...
+# VerificationLevel and IsPublicProvider"), plus Identity and the read-only RoutingMethod.
+# The DNS SRV order is Microsoft's sample output (OfficeDocs-SkypeForBusiness
+# Skype/SfbServer/manage/federation-and-external-access/access-edge/
+# manage-access-edge-configuration-for-your-organization.md); the properties that sample
+# leaves out (DiscoveredPartnerVerificationLevel; from 2015 DnsSrvCacheRecordCount and
+# SkypeSearchUrl) follow it. No default-route sample exists: its routing block takes the
+# place of the DNS SRV one (our choice).
 _LEADING = ("Identity", "AllowAnonymousUsers", "AllowFederatedUsers", "AllowOutsideUsers")
 _TRAILING = (
     "EnableArchivingDisclaimer",
@@ -111,15 +143,25 @@ _TRAILING = (
     "CertificatesDeletedPercentage",
     "RoutingMethod",
 )
-_DISPLAY = {
+_TYPES = {
     DNS_SRV: (
         EDGE_NAMESPACE + "DisplayAccessEdgeSettingsDnsSrvRouting",
+        "DnsSrvRouting",
         (*_LEADING, "BeClearingHouse", "EnablePartnerDiscovery", *_TRAILING),
     ),
     DEFAULT_ROUTE: (
         EDGE_NAMESPACE + "DisplayAccessEdgeSettingsDefaultRoute",
+        "DefaultRoute",
         (*_LEADING, "DefaultRouteFqdn", "IsPublicProvider", "VerificationLevel", *_TRAILING),
     ),
+}
+_VIEWS = {
+    (routing, version): (
+        type_name,
+        full_view(sample, [p for p in PROPERTIES if p.in_set(set_name)], version),
+    )
+    for routing, (type_name, set_name, sample) in _TYPES.items()
+    for version in ServerVersion
 }
 _WRAP = wrappers(PROPERTIES)
 
@@ -135,9 +177,9 @@ def _canonical(identity: str) -> str:
     return "Global"
 
 
-def _render(doc: Doc) -> LyncObject:
-    type_name, display = _DISPLAY[doc["RoutingMethod"]]
-    return render(type_name, doc, display, _WRAP, str(doc["Identity"]))
+def _render(doc: Doc, version: ServerVersion) -> LyncObject:
+    type_name, view = _VIEWS[(doc["RoutingMethod"], version)]
+    return render(type_name, doc, view, _WRAP, str(doc["Identity"]))
 
 
 FAMILY = Family(COLLECTION, "AccessEdgeConfiguration", _canonical, _render)
@@ -198,8 +240,9 @@ def _set(inv: Invocation) -> None:
     inv.write(COLLECTION, GLOBAL_KEY, updated)
 
 
+# ODP skype/skype-ps/SkypeForBusiness/Set-CsAccessEdgeConfiguration.md (sets: see above).
 _SET_PARAMS: tuple[Param, ...] = (
-    Param("Identity", XDS_IDENTITY, position=1, sets=_COMMON),
+    Param("Identity", XDS_IDENTITY, position=2, sets=frozenset({"Identity"})),
     *PROPERTIES,
     Param("UseDnsSrvRouting", SWITCH, sets=_DNS),
     Param("UseDefaultRouting", SWITCH, sets=_ROUTE),
@@ -208,6 +251,7 @@ _SET_PARAMS: tuple[Param, ...] = (
 )
 
 CMDLETS: tuple[Cmdlet, ...] = (
+    # ODP skype/skype-ps/SkypeForBusiness/Get-CsAccessEdgeConfiguration.md
     get_cmdlet(
         "Get-CsAccessEdgeConfiguration",
         "Microsoft.Rtc.Management.Internal.GetAccessEdgeConfigurationCmdlet",
@@ -220,6 +264,7 @@ CMDLETS: tuple[Cmdlet, ...] = (
         _SET_PARAMS,
         _set,
         writes=True,
-        sets=("Identity", "DnsSrvRouting", "DefaultRoute", "Instance"),
+        # The page's order; binding falls back to the first (Identity) when several fit.
+        sets=("Identity", "Instance", "DefaultRoute", "DnsSrvRouting"),
     ),
 )

@@ -4,6 +4,9 @@ A cmdlet is data (:class:`Cmdlet`: name, .NET class, parameter table, body); its
 an :class:`Invocation` to read the store, buffer writes, and write output, errors and
 warnings. Writes are buffered so that the service commits them as one store version only
 when the body finishes, which gives atomic cmdlets, ``-WhatIf`` and ``-InMemory`` for free.
+Writes go to one of two places, as on a real deployment: configuration to the Central
+Management Store (versioned and replicated to every server), user accounts to Active
+Directory (the directory: not part of the CMS, never replicated by it).
 
 A :class:`Family` describes one kind of stored object (collection, identity rules,
 rendering); :func:`get_cmdlet`, :func:`require` and :func:`requested` implement the
@@ -31,13 +34,14 @@ from lync_emulator.cmdlets.errors import CmdletError, not_found
 from lync_emulator.invocation import Caller, ErrorInfo, LyncObject, Role
 from lync_emulator.replication import Replication
 from lync_emulator.store import Change, Doc, StoreView
+from lync_emulator.versions import ServerVersion
 
-# ShouldProcess cmdlets (every Lync writer) take these three.
-SHOULD_PROCESS: tuple[Param, ...] = (
-    Param("Force", SWITCH),
-    Param("WhatIf", SWITCH),
-    Param("Confirm", SWITCH),
-)
+# ShouldProcess parameters; every served writer's doc page lists them with these Aliases
+# (e.g. ODP Set-CsHostingProvider: -Confirm "Aliases: cf", -WhatIf "Aliases: wi").
+WHAT_IF = Param("WhatIf", SWITCH, aliases=("wi",))
+CONFIRM = Param("Confirm", SWITCH, aliases=("cf",))
+# The Lync configuration writers add -Force (ODP New-/Set-/Remove-Cs* syntax blocks).
+SHOULD_PROCESS: tuple[Param, ...] = (Param("Force", SWITCH), WHAT_IF, CONFIRM)
 
 
 @dataclass
@@ -49,12 +53,15 @@ class Invocation:
     role: Role
     caller: Caller
     now: float
+    version: ServerVersion
     store: StoreView
+    directory: StoreView
     replication: Replication
     output: list[LyncObject] = field(default_factory=list)
     errors: list[ErrorInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    directory_changes: list[Change] = field(default_factory=list)
     replication_changed: bool = False
 
     def source(self) -> StoreView:
@@ -72,8 +79,13 @@ class Invocation:
         self.errors.append(err.to_info(self.cmdlet.class_name))
 
     def write(self, collection: str, key: str, doc: Doc | None) -> None:
-        """Buffer a document replacement (or deletion, with None) for the commit."""
+        """Buffer a CMS document replacement (or deletion, with None) for the commit."""
         self.changes.append(Change(collection, key, doc))
+
+    def write_directory(self, collection: str, key: str, doc: Doc | None) -> None:
+        """Buffer an Active Directory change: committed too, but no CMS version, so no
+        replication and no new LastUpdateCreation."""
+        self.directory_changes.append(Change(collection, key, doc))
 
     def force_push(self, fqdn: str | None) -> list[str]:
         """Schedule a full replication push (Invoke-CsManagementStoreReplication)."""
@@ -116,6 +128,22 @@ def defaults(params: Sequence[Param]) -> dict[str, Any]:
     return {p.name: p.default for p in params}
 
 
+def full_view(
+    sample: Sequence[str], params: Sequence[Param], version: ServerVersion
+) -> tuple[str, ...]:
+    """Every property an object carries on ``version``: Microsoft's sample order first.
+
+    A formatted sample shows a default view, which can hide real properties (ODP
+    Get-CsHostingProvider Example 6: "By default, the property values for
+    EnabledSharedAddressSpace and HostsOCSUsers are not displayed"); the deserialized object
+    a remote session receives carries all of them. So the sample's properties come in its
+    order, then the object's other properties (its parameter rows that exist on the version)
+    in table order.
+    """
+    rest = (p.name for p in params if p.exists_on(version) and p.name not in sample)
+    return (*sample, *rest)
+
+
 def render(
     type_name: str,
     doc: Doc,
@@ -123,7 +151,7 @@ def render(
     wrap: Mapping[str, type[int]],
     to_string: str,
 ) -> LyncObject:
-    """An output object with the properties in Lync's display order."""
+    """An output object with the properties in the given order (see :func:`full_view`)."""
     properties: dict[str, Any] = {}
     for name in display:
         value = doc.get(name)
@@ -142,7 +170,7 @@ class Family:
     collection: str
     type_name: str
     canonical: Callable[[str], str]
-    render: Callable[[Doc], LyncObject]
+    render: Callable[[Doc, ServerVersion], LyncObject]
 
     def key(self, identity: str) -> str:
         """The store key of an identity."""
@@ -165,9 +193,10 @@ def requested(inv: Invocation, properties: Sequence[Param]) -> tuple[str | None,
     """The identity and property values a Set asks for, from ``-Instance`` and parameters.
 
     An ``-Instance`` is an object read earlier (a dict of its properties): every writable
-    property it carries is written back, converted as binding would convert it; explicit
-    parameters given alongside override it.
+    property it carries that exists on this server version is written back, converted as
+    binding would convert it; explicit parameters given alongside override it.
     """
+    properties = [p for p in properties if p.exists_on(inv.version)]
     instance = inv.bound.get("Instance")
     values: dict[str, Any] = {}
     identity = inv.bound.get("Identity")
@@ -184,8 +213,8 @@ def requested(inv: Invocation, properties: Sequence[Param]) -> tuple[str | None,
 
 
 def instance_param() -> Param:
-    """Set-*'s ``-Instance``, alone in its parameter set."""
-    return Param("Instance", PSOBJECT, mandatory=True, sets=frozenset({"Instance"}))
+    """Set-*'s ``-Instance``: only in the Instance set, and (ODP) "Required: False"."""
+    return Param("Instance", PSOBJECT, sets=frozenset({"Instance"}))
 
 
 def get_objects(family: Family) -> Callable[[Invocation], None]:
@@ -206,20 +235,24 @@ def get_objects(family: Family) -> Callable[[Invocation], None]:
                     not_found(family.type_name, family.canonical(identity), terminating=False)
                 )
             else:
-                inv.emit(family.render(doc))
+                inv.emit(family.render(doc, inv.version))
             return
         pattern = inv.bound.get("Filter")
         for doc in view.values(family.collection):
             if pattern is None or wildcard_match(pattern, str(doc["Identity"])):
-                inv.emit(family.render(doc))
+                inv.emit(family.render(doc, inv.version))
 
     return run
 
 
 def get_cmdlet(name: str, class_name: str, family: Family, identity: ParamType) -> Cmdlet:
-    """A ``Get-Cs*`` cmdlet with ``[[-Identity]] | -Filter`` and ``-LocalStore``."""
+    """A ``Get-Cs*`` cmdlet with the two sets every served Get page documents:
+    ``[[-Identity]] [-LocalStore]`` (Identity, the default) and ``[-Filter] [-LocalStore]``.
+
+    Identity is the only positional parameter; the pages number it 1 or 2, which binds alike.
+    """
     params = (
-        Param("Identity", identity, position=1, sets=frozenset({"Identity"})),
+        Param("Identity", identity, position=2, sets=frozenset({"Identity"})),
         Param("Filter", STRING, sets=frozenset({"Filter"})),
         Param("LocalStore", SWITCH),
     )

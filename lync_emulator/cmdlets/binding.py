@@ -2,11 +2,17 @@
 
 Each cmdlet declares its parameters once, as a table of :class:`Param` rows; :func:`bind`
 applies PowerShell's rules to a statement's wire parameters so that every cmdlet gets the
-same behaviour for free: case-insensitive names and unambiguous prefixes, positional
+same behaviour for free: case-insensitive names, aliases and unambiguous prefixes, positional
 arguments, switches, parameter sets, mandatory parameters, null and empty checks, type
 conversion with PowerShell's own error texts, and the common parameters. The errors are
 ``ParameterBindingException`` records, terminating, as PowerShell raises them before the
 cmdlet's body runs.
+
+A row may exist only on some server versions (``since`` / ``until``): on the others the
+parameter is simply not there, so naming it fails with ``NamedParameterNotFound`` as it would
+on that product. Each cmdlet's table cites the doc page whose syntax blocks and parameter
+sections (``Parameter Sets``, ``Required``, ``Position``, ``Aliases``, ``Applicable``) it
+transcribes.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from lync_emulator.cmdlets.errors import CmdletError, binding_error
 from lync_emulator.invocation import UInt32, UInt64
+from lync_emulator.versions import ServerVersion
 
 Converter = Callable[[str, Any], Any]
 
@@ -173,9 +180,12 @@ def enum_type(dotnet: str, values: Sequence[str]) -> ParamType:
 class Param:
     """One row of a cmdlet's parameter table.
 
-    ``sets`` names the parameter sets the parameter belongs to (None: all of them);
-    ``default`` is the documented default, used to seed the store's global objects;
-    ``value_range`` is a ValidateRange attribute.
+    ``sets`` names the parameter sets the parameter belongs to (None: all of them), and
+    ``mandatory`` holds in each of them; ``position`` is the documented Position (only the
+    order among a cmdlet's positional parameters matters); ``default`` is the documented
+    default, used to seed new objects; ``value_range`` is a ValidateRange attribute;
+    ``aliases`` are the documented Aliases. ``since`` and ``until`` bound the server versions
+    that have the parameter (None: every version the emulator knows, 2013 being the first).
     """
 
     name: str
@@ -185,6 +195,9 @@ class Param:
     sets: frozenset[str] | None = None
     default: Any = None
     value_range: tuple[int, int] | None = None
+    aliases: tuple[str, ...] = ()
+    since: ServerVersion | None = None
+    until: ServerVersion | None = None
 
     @property
     def is_switch(self) -> bool:
@@ -194,6 +207,12 @@ class Param:
     def in_set(self, set_name: str) -> bool:
         """Whether the parameter may be used in that parameter set."""
         return self.sets is None or set_name in self.sets
+
+    def exists_on(self, version: ServerVersion) -> bool:
+        """Whether that server version's cmdlet has this parameter at all."""
+        after_start = self.since is None or version.rank >= self.since.rank
+        before_end = self.until is None or version.rank <= self.until.rank
+        return after_start and before_end
 
 
 ACTION_PREFERENCE = enum_type(
@@ -234,11 +253,17 @@ class Bound:
 
 
 def _resolve_name(params: Sequence[Param], given: str) -> Param:
+    # An exact name or alias wins; otherwise a prefix of names and aliases, which is
+    # ambiguous only when it leads to two different parameters.
     folded = given.casefold()
     for param in params:
-        if param.name.casefold() == folded:
+        if folded in (name.casefold() for name in (param.name, *param.aliases)):
             return param
-    matches = [param for param in params if param.name.casefold().startswith(folded)]
+    matches = [
+        param
+        for param in params
+        if any(name.casefold().startswith(folded) for name in (param.name, *param.aliases))
+    ]
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -312,9 +337,17 @@ def _choose_set(sets: Sequence[str], bound: Iterable[Param]) -> str:
 
 
 def bind(
-    params: Sequence[Param], sets: Sequence[str], arguments: Sequence[tuple[str | None, Any]]
+    params: Sequence[Param],
+    sets: Sequence[str],
+    arguments: Sequence[tuple[str | None, Any]],
+    *,
+    version: ServerVersion,
 ) -> Bound:
-    """Bind a statement's arguments to a cmdlet's parameter table, or raise CmdletError."""
+    """Bind a statement's arguments to a cmdlet's parameter table, or raise CmdletError.
+
+    Only the rows that exist on ``version`` take part, as if the others were never declared.
+    """
+    params = [param for param in params if param.exists_on(version)]
     table = [*params, *COMMON_PARAMETERS]
     bound: dict[str, tuple[Param, Any]] = {}
     positional: list[Any] = []

@@ -5,6 +5,16 @@ bare name means a tag). They are stored in that canonical casing and matched
 case-insensitively. The global policy always exists: New refuses it, Set without an
 identity edits it, and Remove resets it with a warning instead of deleting it
 (lync-cmdlets.md §3). Sites are not checked against a topology, which the emulator lacks.
+
+Parameters transcribe the on-premises rows of ODP skype/skype-ps/SkypeForBusiness/
+<Cmdlet>.md for New/Set/Get/Remove-CsExternalAccessPolicy. Left out, so refused as unknown:
+the Online/Teams-only ones (Tenant, ApplicableTo, Include, EnableAcsFederationAccess,
+EnableTeamsConsumer*: "Applicable: Microsoft Teams" or "(Microsoft Teams Only)"), and
+``-Tenant`` also on 2015/2019, where ODP lists it but calls it "reserved for internal
+Microsoft use". EnablePublicCloudAccess is kept on every version: the 2013-2019 servers have
+it (L13H new-csexternalaccesspolicy.md); only the 2025 rewrite of the pages dropped it.
+EnableXmppAccess is 2013 on ("Applicable: Lync Server 2013, ... 2019"), so every version the
+emulator knows; 2019 deprecated XMPP federation but kept the parameter.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from lync_emulator.cmdlets.base import (
     Family,
     Invocation,
     defaults,
+    full_view,
     get_cmdlet,
     instance_param,
     render,
@@ -25,6 +36,7 @@ from lync_emulator.cmdlets.binding import BOOLEAN, STRING, SWITCH, Param, identi
 from lync_emulator.cmdlets.errors import CmdletError, already_exists, invalid_argument
 from lync_emulator.invocation import LyncObject
 from lync_emulator.store import Data, Doc
+from lync_emulator.versions import ServerVersion
 
 COLLECTION = "ExternalAccessPolicy"
 USERS = "User"
@@ -33,6 +45,9 @@ IDENTITY = identity_type("Microsoft.Rtc.Management.Xds.XdsIdentity")
 GLOBAL = "Global"
 _CLASS = "Microsoft.Rtc.Management.Internal.{}ExternalAccessPolicyCmdlet"
 
+# Defaults: False for each, from the Lync 2013 prose (L13H Skype/SfbServer/sfbs2019/
+# new-csexternalaccesspolicy.md); ODP's 2021 "The default value is True" for
+# EnableFederationAccess is the Teams default.
 PROPERTIES: tuple[Param, ...] = (
     Param("Description", STRING),
     Param("EnableFederationAccess", BOOLEAN, default=False),
@@ -41,7 +56,11 @@ PROPERTIES: tuple[Param, ...] = (
     Param("EnablePublicCloudAudioVideoAccess", BOOLEAN, default=False),
     Param("EnableOutsideAccess", BOOLEAN, default=False),
 )
-_DISPLAY = ("Identity", *(p.name for p in PROPERTIES))
+# Microsoft's sample (OfficeDocs-SkypeForBusiness Skype/SfbServer/manage/
+# federation-and-external-access/external-access-policies/
+# manage-external-access-policy-for-your-organization.md) shows all seven, in this order.
+_SAMPLE = ("Identity", *(p.name for p in PROPERTIES))
+_VIEWS = {version: full_view(_SAMPLE, PROPERTIES, version) for version in ServerVersion}
 _SCOPES = {"site": "Site", "tag": "Tag"}
 
 
@@ -63,8 +82,8 @@ def canonical(identity: str) -> str:
     return f"{_SCOPES[scope.casefold()]}:{name}"
 
 
-def _render(doc: Doc) -> LyncObject:
-    return render(TYPE_NAME, doc, _DISPLAY, {}, str(doc["Identity"]))
+def _render(doc: Doc, version: ServerVersion) -> LyncObject:
+    return render(TYPE_NAME, doc, _VIEWS[version], {}, str(doc["Identity"]))
 
 
 FAMILY = Family(COLLECTION, "ExternalAccessPolicy", canonical, _render)
@@ -95,7 +114,7 @@ def _new(inv: Invocation) -> None:
     doc = {**_fresh(identity), **values}
     if not inv.bound.has("InMemory"):
         inv.write(COLLECTION, identity.casefold(), doc)
-    inv.emit(_render(doc))
+    inv.emit(_render(doc, inv.version))
 
 
 def _set(inv: Invocation) -> None:
@@ -117,7 +136,7 @@ def _remove(inv: Invocation) -> None:
         return
     holders = [
         user
-        for user in inv.store.values(USERS)
+        for user in inv.directory.values(USERS)
         if str(user.get("ExternalAccessPolicy") or "").casefold() == identity.casefold()
     ]
     if holders and not inv.bound.has("Force"):
@@ -134,12 +153,14 @@ def _remove(inv: Invocation) -> None:
 
 
 CMDLETS: tuple[Cmdlet, ...] = (
+    # ODP skype/skype-ps/SkypeForBusiness/Get-CsExternalAccessPolicy.md
     get_cmdlet("Get-CsExternalAccessPolicy", _CLASS.format("Get"), FAMILY, IDENTITY),
+    # ODP skype/skype-ps/SkypeForBusiness/New-CsExternalAccessPolicy.md
     Cmdlet(
         "New-CsExternalAccessPolicy",
         _CLASS.format("New"),
         (
-            Param("Identity", IDENTITY, mandatory=True, position=1),
+            Param("Identity", IDENTITY, mandatory=True, position=2),
             *PROPERTIES,
             Param("InMemory", SWITCH),
             *SHOULD_PROCESS,
@@ -147,10 +168,12 @@ CMDLETS: tuple[Cmdlet, ...] = (
         _new,
         writes=True,
     ),
+    # ODP skype/skype-ps/SkypeForBusiness/Set-CsExternalAccessPolicy.md
     Cmdlet(
         "Set-CsExternalAccessPolicy",
         _CLASS.format("Set"),
         (
+            # SYNTAX shows [[-Identity]] in the Identity set only (its yaml says "(All)").
             Param("Identity", IDENTITY, position=1, sets=frozenset({"Identity"})),
             *PROPERTIES,
             instance_param(),
@@ -160,10 +183,11 @@ CMDLETS: tuple[Cmdlet, ...] = (
         writes=True,
         sets=("Identity", "Instance"),
     ),
+    # ODP skype/skype-ps/SkypeForBusiness/Remove-CsExternalAccessPolicy.md
     Cmdlet(
         "Remove-CsExternalAccessPolicy",
         _CLASS.format("Remove"),
-        (Param("Identity", IDENTITY, mandatory=True, position=1), *SHOULD_PROCESS),
+        (Param("Identity", IDENTITY, mandatory=True, position=2), *SHOULD_PROCESS),
         _remove,
         writes=True,
     ),

@@ -3,6 +3,10 @@
 Identity and ProxyFqdn are both unique (case-insensitively); ProxyFqdn is fixed at creation:
 Set has no ``-ProxyFqdn`` in any Lync version, so changing it means Remove + New
 (lync-cmdlets.md §2). The ``Name`` property mirrors the identity, as Lync's Get output shows.
+
+Each cmdlet's parameters transcribe its ODP page, skype/skype-ps/SkypeForBusiness/
+<Cmdlet>.md: SYNTAX for the sets, the parameter sections for Required, Position and
+Applicable (AutodiscoverUrl and SipClientPort: 2013 on, every version the emulator knows).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from lync_emulator.cmdlets.base import (
     Family,
     Invocation,
     defaults,
+    full_view,
     get_cmdlet,
     instance_param,
     render,
@@ -35,12 +40,14 @@ from lync_emulator.cmdlets.binding import (
 from lync_emulator.cmdlets.errors import CmdletError, already_exists, invalid_operation
 from lync_emulator.invocation import LyncObject
 from lync_emulator.store import Doc
+from lync_emulator.versions import ServerVersion
 
 COLLECTION = "HostingProvider"
 TYPE_NAME = EDGE_NAMESPACE + "DisplayHostingProvider"
 IDENTITY = identity_type("Microsoft.Rtc.Management.Xds.XdsGlobalRelativeIdentity")
 _CLASS = "Microsoft.Rtc.Management.Internal.{}HostingProviderCmdlet"
 
+# Defaults from the prose of ODP New-CsHostingProvider.md (the yaml always says None).
 PROPERTIES: tuple[Param, ...] = (
     Param("Enabled", BOOLEAN, default=False),
     Param("EnabledSharedAddressSpace", BOOLEAN, default=False),
@@ -50,7 +57,14 @@ PROPERTIES: tuple[Param, ...] = (
     Param("AutodiscoverUrl", STRING),
     Param("SipClientPort", UINT64, default=443),
 )
-_DISPLAY = (
+# New-CsHostingProvider marks three of them "Required: True" (its syntax has no brackets
+# around them, although the prose names only Identity, ProxyFqdn and Enabled as required).
+_NEW_MANDATORY = frozenset({"Enabled", "EnabledSharedAddressSpace", "HostsOCSUsers"})
+
+# No Microsoft sample of Get-CsHostingProvider output was found: the order is our choice.
+# The object carries every property, including those the default view hides (ODP Get
+# Example 6: EnabledSharedAddressSpace and HostsOCSUsers; ODP New: SipClientPort).
+_SAMPLE = (
     "Identity",
     "Name",
     "ProxyFqdn",
@@ -62,11 +76,12 @@ _DISPLAY = (
     "AutodiscoverUrl",
     "SipClientPort",
 )
+_VIEWS = {version: full_view(_SAMPLE, PROPERTIES, version) for version in ServerVersion}
 _WRAP = wrappers(PROPERTIES)
 
 
-def _render(doc: Doc) -> LyncObject:
-    return render(TYPE_NAME, doc, _DISPLAY, _WRAP, str(doc["Identity"]))
+def _render(doc: Doc, version: ServerVersion) -> LyncObject:
+    return render(TYPE_NAME, doc, _VIEWS[version], _WRAP, str(doc["Identity"]))
 
 
 FAMILY = Family(COLLECTION, "HostingProvider", lambda identity: identity, _render)
@@ -91,7 +106,7 @@ def _new(inv: Invocation) -> None:
     doc.update(given)
     if inv.bound.has("InMemory"):
         # An unsaved object, to be committed later with Set-CsHostingProvider -Instance.
-        inv.emit(_render(doc))
+        inv.emit(_render(doc, inv.version))
         return
     inv.write(COLLECTION, FAMILY.key(identity), doc)
 
@@ -126,26 +141,30 @@ def _toggle(enabled: bool) -> Callable[[Invocation], None]:
     return run
 
 
+# Set/Enable/Disable: "[[-Identity]]" (Position 2) in the Identity set, -Instance in the
+# Instance set; everything else in both.
 _IDENTITY_SET = frozenset({"Identity"})
 _SET_SETS = ("Identity", "Instance")
-_OPTIONAL_IDENTITY = Param("Identity", IDENTITY, position=1, sets=_IDENTITY_SET)
+_OPTIONAL_IDENTITY = Param("Identity", IDENTITY, position=2, sets=_IDENTITY_SET)
 
 CMDLETS: tuple[Cmdlet, ...] = (
+    # ODP skype/skype-ps/SkypeForBusiness/Get-CsHostingProvider.md
     get_cmdlet("Get-CsHostingProvider", _CLASS.format("Get"), FAMILY, IDENTITY),
+    # ODP skype/skype-ps/SkypeForBusiness/New-CsHostingProvider.md
     Cmdlet(
         "New-CsHostingProvider",
         _CLASS.format("New"),
         (
-            Param("Identity", IDENTITY, mandatory=True, position=1),
+            Param("Identity", IDENTITY, mandatory=True, position=2),
             Param("ProxyFqdn", STRING, mandatory=True),
-            replace(PROPERTIES[0], mandatory=True),
-            *PROPERTIES[1:],
+            *(replace(p, mandatory=p.name in _NEW_MANDATORY) for p in PROPERTIES),
             Param("InMemory", SWITCH),
             *SHOULD_PROCESS,
         ),
         _new,
         writes=True,
     ),
+    # ODP skype/skype-ps/SkypeForBusiness/Set-CsHostingProvider.md
     Cmdlet(
         "Set-CsHostingProvider",
         _CLASS.format("Set"),
@@ -159,13 +178,15 @@ CMDLETS: tuple[Cmdlet, ...] = (
         writes=True,
         sets=_SET_SETS,
     ),
+    # ODP skype/skype-ps/SkypeForBusiness/Remove-CsHostingProvider.md
     Cmdlet(
         "Remove-CsHostingProvider",
         _CLASS.format("Remove"),
-        (Param("Identity", IDENTITY, mandatory=True, position=1), *SHOULD_PROCESS),
+        (Param("Identity", IDENTITY, mandatory=True, position=2), *SHOULD_PROCESS),
         _remove,
         writes=True,
     ),
+    # ODP skype/skype-ps/SkypeForBusiness/Enable-CsHostingProvider.md
     Cmdlet(
         "Enable-CsHostingProvider",
         _CLASS.format("Enable"),
@@ -174,6 +195,7 @@ CMDLETS: tuple[Cmdlet, ...] = (
         writes=True,
         sets=_SET_SETS,
     ),
+    # ODP skype/skype-ps/SkypeForBusiness/Disable-CsHostingProvider.md
     Cmdlet(
         "Disable-CsHostingProvider",
         _CLASS.format("Disable"),

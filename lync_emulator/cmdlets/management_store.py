@@ -2,6 +2,11 @@
 
 They expose the replication model (:mod:`lync_emulator.replication`): per-replica status,
 the CMS-level summary, and the forced full push (lync-cmdlets.md §4).
+
+Parameters: ODP skype/skype-ps/SkypeForBusiness/Get-CsManagementStoreReplicationStatus.md
+(``[[-ReplicaFqdn]] [-CentralManagementStoreStatus]``, one set) and
+Invoke-CsManagementStoreReplication.md (``[[-ReplicaFqdn]] [-Force]``: no -WhatIf/-Confirm,
+so those are refused as unknown); ReplicaFqdn is Position 2 on both.
 """
 
 from __future__ import annotations
@@ -61,8 +66,6 @@ def _status(inv: Invocation) -> None:
 
 def _invoke(inv: Invocation) -> None:
     fqdn = inv.bound.get("ReplicaFqdn")
-    if inv.bound.has("WhatIf"):
-        return
     try:
         inv.force_push(fqdn)
     except UnknownReplicaError:
@@ -74,7 +77,7 @@ CMDLETS: tuple[Cmdlet, ...] = (
         "Get-CsManagementStoreReplicationStatus",
         _XDS + "GetManagementStoreReplicationStatusCmdlet",
         (
-            Param("ReplicaFqdn", STRING, position=1),
+            Param("ReplicaFqdn", STRING, position=2),
             Param("CentralManagementStoreStatus", SWITCH),
         ),
         _status,
@@ -82,12 +85,7 @@ CMDLETS: tuple[Cmdlet, ...] = (
     Cmdlet(
         "Invoke-CsManagementStoreReplication",
         _XDS + "InvokeManagementStoreReplicationCmdlet",
-        (
-            Param("ReplicaFqdn", STRING, position=1),
-            Param("Force", SWITCH),
-            Param("WhatIf", SWITCH),
-            Param("Confirm", SWITCH),
-        ),
+        (Param("ReplicaFqdn", STRING, position=2), Param("Force", SWITCH)),
         _invoke,
     ),
 )

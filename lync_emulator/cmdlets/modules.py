@@ -4,6 +4,10 @@ On a plain WinRM endpoint (an Edge, or a local shell) the Lync cmdlets appear on
 ``Import-Module Lync``, so clients send it first; the emulator's cmdlets are always loaded.
 The front end's OcsPowershell endpoint is a restricted runspace without Import-Module, so
 the command does not exist there.
+
+Parameters: a subset of the Name set of PowerShell's own page (MicrosoftDocs/PowerShell-Docs
+reference/5.1/Microsoft.PowerShell.Core/Import-Module.md: ``[-Name] <String[]>``,
+mandatory, Position 0); its other sets and parameters are refused as unknown.
 """
 
 from __future__ import annotations

@@ -1,9 +1,22 @@
-"""Get-CsUser and Grant-CsExternalAccessPolicy over a small seeded set of Lync users.
+"""Get-CsUser, Grant-CsExternalAccessPolicy and Disable-CsUser over a few seeded users.
 
-Users really live in Active Directory; the emulator keeps them in the store so that a grant
-is versioned and persisted like any other write. A user may be named by SIP address (with or
-without ``sip:``), UPN, ``DOMAIN\\logon``, display name or DN, with ``*`` wildcards
-(lync-cmdlets.md §3, Grant ``-Identity``).
+Users live in Active Directory, not in the Central Management Store: the cmdlets are the
+``ADConnect`` ones (ODP Get-CsUser OUTPUTS: ``Microsoft.Rtc.Management.ADConnect.Schema.
+ADUser``), and a per-user policy is the user's ``msRTCSIP-UserPolicies`` attribute, which
+"stores name-value pairs for user policies" (L13 Lync/LyncServer/
+lync-server-2013-schema-attributes-and-descriptions.md). So these cmdlets write the
+emulator's directory: persisted, but no CMS version, no replication and no new
+LastUpdateCreation. A user may be named by SIP address (with or without ``sip:``), UPN,
+``DOMAIN\\logon``, display name or DN, with ``*`` wildcards (lync-cmdlets.md §3, Grant
+``-Identity``).
+
+A granted policy is stored by its canonical identity (``Tag:OWA``), which
+Remove-CsExternalAccessPolicy's in-use check compares; it is *shown* as Lync prints it, the
+bare name (``OWA``), and blank when none is assigned: ODP Get-CsEffectivePolicy.md
+DESCRIPTION ("LocationPolicy : RedmondLocationPolicy", "ClientPolicy :"; Get-CsUser "only
+returns information about per-user policies"), ODP Grant-CsExternalAccessPolicy.md ("The
+PolicyName is simply the policy Identity minus the policy scope", Example 4
+``{ExternalAccessPolicy -eq $Null}``). ``-Filter`` compares what is shown.
 """
 
 from __future__ import annotations
@@ -12,7 +25,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from lync_emulator.cmdlets.base import Cmdlet, Invocation, render, wildcard_match
+from lync_emulator.cmdlets.base import (
+    CONFIRM,
+    WHAT_IF,
+    Cmdlet,
+    Invocation,
+    render,
+    wildcard_match,
+)
 from lync_emulator.cmdlets.binding import INT32, STRING, SWITCH, Param, identity_type
 from lync_emulator.cmdlets.errors import (
     CmdletError,
@@ -24,9 +44,13 @@ from lync_emulator.cmdlets.external_access_policy import COLLECTION as POLICIES
 from lync_emulator.cmdlets.external_access_policy import canonical
 from lync_emulator.invocation import LyncObject
 from lync_emulator.store import Data, Doc, StoreView
+from lync_emulator.versions import ServerVersion
 
 COLLECTION = "User"
-TYPE_NAME = "Microsoft.Rtc.Management.ADConnect.Schema.OCSUserOrAppContact"
+_SCHEMA = "Microsoft.Rtc.Management.ADConnect.Schema."
+# ODP Get-CsUser.md OUTPUTS and ODP Grant-CsExternalAccessPolicy.md OUTPUTS (-PassThru).
+USER_TYPE = _SCHEMA + "ADUser"
+GRANTED_TYPE = _SCHEMA + "OCSUserOrAppContact"
 USER_ID = identity_type("Microsoft.Rtc.Management.AD.UserIdParameter")
 DOMAIN = "CONTOSO"
 _AD_CLASS = "Microsoft.Rtc.Management.AD.Cmdlets.{}Cmdlet"
@@ -40,6 +64,8 @@ _SEED = (
     ("frank", "Frank Fischer"),
 )
 
+# No Microsoft sample of Get-CsUser output exists (ODP Get-CsUser.md has none); these are
+# the properties the emulator models, in our order.
 _DISPLAY = (
     "Identity",
     "VoicePolicy",
@@ -84,14 +110,33 @@ def _user(logon: str, display_name: str) -> dict[str, Any]:
     }
 
 
+_POLICIES = (
+    "VoicePolicy",
+    "ConferencingPolicy",
+    "PresencePolicy",
+    "ClientPolicy",
+    "ExternalAccessPolicy",
+    "HostedVoicemailPolicy",
+)
+
+
 def seed() -> Data:
-    """Six enabled users with no per-user external access policy."""
+    """The directory of a fresh deployment: six enabled users, no per-user policies."""
     users = (_user(logon, name) for logon, name in _SEED)
     return {COLLECTION: {str(u["SipAddress"]).casefold(): u for u in users}}
 
 
-def _render(doc: Doc) -> LyncObject:
-    return render(TYPE_NAME, doc, _DISPLAY, {}, str(doc["Identity"]))
+def _shown(user: Doc) -> dict[str, Any]:
+    """The user as Get-CsUser prints it: per-user policies by bare name (``Tag:`` dropped)."""
+    shown = dict(user)
+    for name in _POLICIES:
+        if shown.get(name) is not None:
+            shown[name] = str(shown[name]).partition(":")[2]
+    return shown
+
+
+def _render(user: Doc, type_name: str) -> LyncObject:
+    return render(type_name, _shown(user), _DISPLAY, {}, str(user["Identity"]))
 
 
 def _names(user: Doc) -> list[str]:
@@ -135,7 +180,7 @@ def _filter(text: str) -> Callable[[Doc], bool]:
     wanted = None if raw.casefold() == "$null" else raw.strip("'\"")
 
     def matches(user: Doc) -> bool:
-        value = user.get(prop)
+        value = _shown(user).get(prop)
         if operator in ("like", "notlike"):
             hit = wildcard_match(wanted or "", "" if value is None else str(value))
         elif wanted is None or value is None:
@@ -149,9 +194,9 @@ def _filter(text: str) -> Callable[[Doc], bool]:
 
 def _get(inv: Invocation) -> None:
     identity = inv.bound.get("Identity")
-    users = inv.store.values(COLLECTION)
+    users = inv.directory.values(COLLECTION)
     if identity is not None:
-        users = match_users(inv.store, identity)
+        users = match_users(inv.directory, identity)
         if not users:
             inv.error(user_not_found(identity, terminating=False))
     if inv.bound.get("Filter") is not None:
@@ -161,7 +206,7 @@ def _get(inv: Invocation) -> None:
         users = []  # every seeded user is enabled for Lync and homed on the pool
     limit = inv.bound.get("ResultSize")
     for user in users if limit is None else users[:limit]:
-        inv.emit(_render(user))
+        inv.emit(_render(user, USER_TYPE))
 
 
 def _policy_to_grant(inv: Invocation, name: str | None) -> str | None:
@@ -184,38 +229,48 @@ def _policy_to_grant(inv: Invocation, name: str | None) -> str | None:
 
 def _grant(inv: Invocation) -> None:
     identity: str = inv.bound.get("Identity")
-    users = match_users(inv.store, identity)
+    users = match_users(inv.directory, identity)
     if not users:
         raise user_not_found(identity)
     policy = _policy_to_grant(inv, inv.bound.get("PolicyName"))
     for user in users:
         updated = {**user, "ExternalAccessPolicy": policy}
-        inv.write(COLLECTION, str(user["SipAddress"]).casefold(), updated)
+        inv.write_directory(COLLECTION, str(user["SipAddress"]).casefold(), updated)
         if inv.bound.has("PassThru"):
-            inv.emit(_render(updated))
+            inv.emit(_render(updated, GRANTED_TYPE))
 
 
 def _disable(inv: Invocation) -> None:
     """Disable-CsUser: the account stays in AD but is no longer a Lync user, so Get-CsUser
     and Grant- no longer find it (what a leaver looks like to the assignment resource)."""
     identity: str = inv.bound.get("Identity")
-    users = match_users(inv.store, identity)
+    users = match_users(inv.directory, identity)
     if not users:
         raise user_not_found(identity)
     for user in users:
-        inv.write(COLLECTION, str(user["SipAddress"]).casefold(), None)
+        inv.write_directory(COLLECTION, str(user["SipAddress"]).casefold(), None)
 
 
 CMDLETS: tuple[Cmdlet, ...] = (
     Cmdlet(
         "Get-CsUser",
         _AD_CLASS.format("GetOcsUser"),
+        # ODP Get-CsUser.md: one set, nothing mandatory. -OnLyncServer is "Applicable: Lync
+        # Server 2010, Lync Server 2013"; from 2015 the switch is -OnModernServer, which
+        # keeps OnLyncServer as its alias. Credential, LdapFilter and OU are left out (the
+        # emulator has no LDAP or OUs to honour them), so they are refused as unknown.
         (
             Param("Identity", USER_ID, position=1),
             Param("Filter", STRING),
             Param("ResultSize", INT32),
             Param("DomainController", STRING),
-            Param("OnLyncServer", SWITCH),
+            Param("OnLyncServer", SWITCH, until=ServerVersion.LYNC_2013),
+            Param(
+                "OnModernServer",
+                SWITCH,
+                aliases=("OnLyncServer",),
+                since=ServerVersion.SFB_2015,
+            ),
             Param("OnOfficeCommunicationServer", SWITCH),
             Param("UnassignedUser", SWITCH),
         ),
@@ -224,13 +279,16 @@ CMDLETS: tuple[Cmdlet, ...] = (
     Cmdlet(
         "Grant-CsExternalAccessPolicy",
         _AD_CLASS.format("GrantExternalAccessPolicy"),
+        # The on-premises syntax (L13H grant-csexternalaccesspolicy.md; ODP's yaml: Identity
+        # "Required: True", Position 1; PolicyName "Required: False", Position 2). ODP's
+        # GrantToGroup/GrantToTenant sets and -Tenant are Teams/Online only.
         (
             Param("Identity", USER_ID, mandatory=True, position=1),
             Param("PolicyName", STRING, position=2),
             Param("DomainController", STRING),
             Param("PassThru", SWITCH),
-            Param("WhatIf", SWITCH),
-            Param("Confirm", SWITCH),
+            WHAT_IF,
+            CONFIRM,
         ),
         _grant,
         writes=True,
@@ -238,12 +296,13 @@ CMDLETS: tuple[Cmdlet, ...] = (
     Cmdlet(
         "Disable-CsUser",
         _AD_CLASS.format("DisableOcsUser"),
+        # ODP Disable-CsUser.md: one set, Identity "Required: True", Position 1.
         (
             Param("Identity", USER_ID, mandatory=True, position=1),
             Param("DomainController", STRING),
             Param("PassThru", SWITCH),
-            Param("WhatIf", SWITCH),
-            Param("Confirm", SWITCH),
+            WHAT_IF,
+            CONFIRM,
         ),
         _disable,
         writes=True,

@@ -29,6 +29,18 @@ def make_service(clock: FakeClock | None = None, **settings: Any) -> LyncService
     return LyncService(clock=clock or FakeClock(), replication=ReplicationSettings(**settings))
 
 
+def provider(proxy_fqdn: str, enabled: bool = True, **more: Any) -> dict[str, Any]:
+    """New-CsHostingProvider's mandatory parameters besides Identity (ODP: ProxyFqdn,
+    Enabled, EnabledSharedAddressSpace, HostsOCSUsers), plus any others."""
+    return {
+        "ProxyFqdn": proxy_fqdn,
+        "Enabled": enabled,
+        "EnabledSharedAddressSpace": False,
+        "HostsOCSUsers": False,
+        **more,
+    }
+
+
 def ok(result: InvocationResult) -> list[LyncObject]:
     """The output of a call that must have succeeded without any error record."""
     assert result.terminating is None, result.terminating

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.model_helpers import failed, make_service, ok, one
+from tests.emulator.model_helpers import failed, make_service, ok, one, provider
 
 EDGE_NS = "Microsoft.Rtc.Management.WritableConfig.Settings.Edge."
 
@@ -38,6 +38,8 @@ def test_defaults_type_and_display_order(service) -> None:
         "MaxRejectedCertificatesStored",
         "CertificatesDeletedPercentage",
         "RoutingMethod",
+        # Not in Microsoft's sample (a default view), but a property of the object.
+        "DiscoveredPartnerVerificationLevel",
     ]
     props = obj.properties
     assert props["Identity"] == "Global"
@@ -152,7 +154,7 @@ def test_default_route_only_property_refused_under_dns_srv(service) -> None:
 
 
 def test_default_route_refused_while_hosting_providers_exist(service) -> None:
-    ok(service.run("frontend", "New-CsHostingProvider", "P", ProxyFqdn="p.example", Enabled=True))
+    ok(service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")))
     failed(
         service.run(
             "frontend",
@@ -179,3 +181,36 @@ def test_set_with_instance_writes_back_a_read_object(service) -> None:
 
 def test_get_non_matching_filter_returns_nothing_without_error(service) -> None:
     assert ok(service.run("frontend", "Get-CsAccessEdgeConfiguration", Filter="x*")) == []
+
+
+def test_discovered_partner_verification_level_is_read_back(service) -> None:
+    """Absent from Microsoft's formatted sample, yet a property the object carries."""
+    ok(
+        service.run(
+            "frontend",
+            "Set-CsAccessEdgeConfiguration",
+            UseDnsSrvRouting=None,
+            DiscoveredPartnerVerificationLevel="UseSourceVerification",
+        )
+    )
+    props = one(service.run("frontend", "Get-CsAccessEdgeConfiguration"))
+    assert props["DiscoveredPartnerVerificationLevel"] == "UseSourceVerification"
+    edge = one(service.run("edge", "Get-CsAccessEdgeConfiguration", LocalStore=None))
+    assert edge["DiscoveredPartnerVerificationLevel"] == "UseSourceVerification"
+
+
+def test_default_route_type_carries_its_own_set_and_not_the_dns_srv_one(service) -> None:
+    ok(
+        service.run(
+            "frontend",
+            "Set-CsAccessEdgeConfiguration",
+            UseDefaultRouting=None,
+            DefaultRouteFqdn="sip.partner.example",
+        )
+    )
+    names = list(one(service.run("frontend", "Get-CsAccessEdgeConfiguration")))
+    assert names[4:7] == ["DefaultRouteFqdn", "IsPublicProvider", "VerificationLevel"]
+    assert names[-1] == "RoutingMethod"
+    dns_only = {"BeClearingHouse", "EnablePartnerDiscovery", "DiscoveredPartnerVerificationLevel"}
+    assert dns_only.isdisjoint(names)
+    assert len(names) == 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lync_emulator.invocation import Caller, Role, Statement, UInt32, UInt64
-from tests.emulator.model_helpers import errored, failed, make_service, ok, one
+from tests.emulator.model_helpers import errored, failed, make_service, ok, one, provider
 
 ADMIN = Caller("CONTOSO\\admin")
 
@@ -13,7 +13,7 @@ ADMIN = Caller("CONTOSO\\admin")
 @pytest.fixture
 def service():
     svc = make_service()
-    ok(svc.run("frontend", "New-CsHostingProvider", "P1", ProxyFqdn="p1.example", Enabled=True))
+    ok(svc.run("frontend", "New-CsHostingProvider", "P1", **provider("p1.example")))
     return svc
 
 

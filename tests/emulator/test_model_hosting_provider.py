@@ -7,7 +7,7 @@ import time
 import pytest
 
 from lync_emulator.invocation import UInt64
-from tests.emulator.model_helpers import errored, failed, make_service, ok, one
+from tests.emulator.model_helpers import errored, failed, make_service, ok, one, provider
 
 EXCHANGE = {
     "ProxyFqdn": "exap.um.outlook.com",
@@ -57,11 +57,7 @@ def test_new_then_get_returns_every_property_in_display_order(service) -> None:
 
 
 def test_new_applies_documented_defaults(service) -> None:
-    ok(
-        service.run(
-            "frontend", "New-CsHostingProvider", "Min", ProxyFqdn="min.example", Enabled=False
-        )
-    )
+    ok(service.run("frontend", "New-CsHostingProvider", "Min", **provider("min.example", False)))
     props = one(service.run("frontend", "Get-CsHostingProvider", "Min"))
     assert props["VerificationLevel"] == "AlwaysVerifiable"
     assert props["EnabledSharedAddressSpace"] is False
@@ -76,8 +72,20 @@ def test_new_missing_mandatory_parameters(service) -> None:
     )
     assert err.message == (
         "Cannot process command because of one or more missing mandatory parameters: "
-        "ProxyFqdn Enabled."
+        "ProxyFqdn Enabled EnabledSharedAddressSpace HostsOCSUsers."
     )
+    assert service.audit.writes() == []
+
+
+def test_new_needs_shared_address_space_and_hosts_ocs_users(service) -> None:
+    """ODP marks both Required: True, although its prose and Example 1 leave them out."""
+    for left_out in ("EnabledSharedAddressSpace", "HostsOCSUsers"):
+        given = {k: v for k, v in EXCHANGE.items() if k != left_out}
+        err = failed(
+            service.run("frontend", "New-CsHostingProvider", "Exchange Online", **given),
+            "MissingMandatoryParameter",
+        )
+        assert err.message.endswith(f"mandatory parameters: {left_out}.")
     assert service.audit.writes() == []
 
 
@@ -88,8 +96,7 @@ def test_duplicate_identity_and_proxy_fqdn(service) -> None:
             "frontend",
             "New-CsHostingProvider",
             "EXCHANGE ONLINE",
-            ProxyFqdn="o.example",
-            Enabled=True,
+            **provider("o.example"),
         ),
         "DuplicateIdentity",
         "ResourceExists",
@@ -102,8 +109,7 @@ def test_duplicate_identity_and_proxy_fqdn(service) -> None:
             "frontend",
             "New-CsHostingProvider",
             "Other",
-            ProxyFqdn="EXAP.um.outlook.com",
-            Enabled=True,
+            **provider("EXAP.um.outlook.com"),
         ),
         "DuplicateProxyFqdn",
         "ResourceExists",
@@ -133,7 +139,7 @@ def test_set_missing_provider_is_item_not_found(service) -> None:
 
 
 def test_set_with_instance_and_override(service) -> None:
-    ok(service.run("frontend", "New-CsHostingProvider", "P", ProxyFqdn="p.example", Enabled=False))
+    ok(service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example", False)))
     instance = one(service.run("frontend", "Get-CsHostingProvider", "P"))
     instance["IsLocal"] = True
     ok(service.run("frontend", "Set-CsHostingProvider", Instance=instance, Enabled=True))
@@ -147,8 +153,7 @@ def test_in_memory_new_writes_nothing(service) -> None:
             "frontend",
             "New-CsHostingProvider",
             "Mem",
-            ProxyFqdn="m.example",
-            Enabled=True,
+            **provider("m.example"),
             InMemory=None,
         )
     )
@@ -163,8 +168,7 @@ def test_what_if_writes_nothing(service) -> None:
             "frontend",
             "New-CsHostingProvider",
             "W",
-            ProxyFqdn="w.example",
-            Enabled=True,
+            **provider("w.example"),
             WhatIf=None,
         )
     )
@@ -173,7 +177,7 @@ def test_what_if_writes_nothing(service) -> None:
 
 
 def test_remove_and_remove_missing(service) -> None:
-    ok(service.run("frontend", "New-CsHostingProvider", "P", ProxyFqdn="p.example", Enabled=True))
+    ok(service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")))
     ok(service.run("frontend", "Remove-CsHostingProvider", "p", Force=None))
     errored(service.run("frontend", "Get-CsHostingProvider", "P"), "ItemNotFound", "ObjectNotFound")
     failed(
@@ -183,7 +187,7 @@ def test_remove_and_remove_missing(service) -> None:
 
 
 def test_enable_is_not_idempotent_but_disable_then_enable_works(service) -> None:
-    ok(service.run("frontend", "New-CsHostingProvider", "P", ProxyFqdn="p.example", Enabled=True))
+    ok(service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")))
     failed(
         service.run("frontend", "Enable-CsHostingProvider", "P"),
         "AlreadyEnabled",
@@ -197,11 +201,7 @@ def test_enable_is_not_idempotent_but_disable_then_enable_works(service) -> None
 
 def test_filter_wildcards(service) -> None:
     for name in ("fabrikam.org", "contoso.org", "litware.com"):
-        ok(
-            service.run(
-                "frontend", "New-CsHostingProvider", name, ProxyFqdn=f"sip.{name}", Enabled=True
-            )
-        )
+        ok(service.run("frontend", "New-CsHostingProvider", name, **provider(f"sip.{name}")))
     found = ok(service.run("frontend", "Get-CsHostingProvider", Filter="*.ORG"))
     assert [o.properties["Identity"] for o in found] == ["fabrikam.org", "contoso.org"]
     found = ok(service.run("frontend", "Get-CsHostingProvider", Filter="?itware.*"))
@@ -215,8 +215,7 @@ def test_hostile_strings_round_trip_exactly(service, text: str) -> None:
             "frontend",
             "New-CsHostingProvider",
             text,
-            ProxyFqdn=f"proxy {text}",
-            Enabled=True,
+            **provider(f"proxy {text}"),
             AutodiscoverUrl=text,
         )
     )
@@ -237,8 +236,7 @@ def test_thousand_providers_created_and_listed_quickly(service) -> None:
                 "frontend",
                 "New-CsHostingProvider",
                 f"p{index:04}",
-                ProxyFqdn=f"p{index}.example",
-                Enabled=True,
+                **provider(f"p{index}.example"),
             )
         )
     listed = ok(service.run("frontend", "Get-CsHostingProvider"))

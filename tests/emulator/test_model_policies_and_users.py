@@ -7,7 +7,8 @@ import pytest
 from tests.emulator.model_helpers import errored, failed, make_service, ok, one
 
 POLICY_TYPE = "Microsoft.Rtc.Management.WritableConfig.Policy.ExternalAccess.ExternalAccessPolicy"
-USER_TYPE = "Microsoft.Rtc.Management.ADConnect.Schema.OCSUserOrAppContact"
+USER_TYPE = "Microsoft.Rtc.Management.ADConnect.Schema.ADUser"
+GRANTED_TYPE = "Microsoft.Rtc.Management.ADConnect.Schema.OCSUserOrAppContact"
 
 
 @pytest.fixture
@@ -141,7 +142,7 @@ def test_grant_accepts_every_user_identity_form(service, identity: str) -> None:
     ok(service.run("frontend", "Grant-CsExternalAccessPolicy", identity, "Sales"))
     assert one(service.run("frontend", "Get-CsUser", "sip:alice@contoso.com"))[
         "ExternalAccessPolicy"
-    ] == ("Tag:Sales")
+    ] == ("Sales")
     assert (
         one(service.run("frontend", "Get-CsUser", "sip:bob@contoso.com"))["ExternalAccessPolicy"]
         is None
@@ -150,7 +151,7 @@ def test_grant_accepts_every_user_identity_form(service, identity: str) -> None:
 
 def test_grant_with_tag_prefix_pass_thru_and_unassign(service) -> None:
     ok(service.run("frontend", "New-CsExternalAccessPolicy", "Sales"))
-    props = one(
+    (obj,) = ok(
         service.run(
             "frontend",
             "Grant-CsExternalAccessPolicy",
@@ -159,7 +160,8 @@ def test_grant_with_tag_prefix_pass_thru_and_unassign(service) -> None:
             PassThru=None,
         )
     )
-    assert props["ExternalAccessPolicy"] == "Tag:Sales"
+    assert obj.type_names == [GRANTED_TYPE]
+    assert obj.properties["ExternalAccessPolicy"] == "Sales"
     ok(
         service.run(
             "frontend", "Grant-CsExternalAccessPolicy", Identity="bob@contoso.com", PolicyName=None
@@ -195,10 +197,13 @@ def test_grant_failures(service) -> None:
 def test_grant_wildcard_and_filter_on_policy(service) -> None:
     ok(service.run("frontend", "New-CsExternalAccessPolicy", "Sales"))
     ok(service.run("frontend", "Grant-CsExternalAccessPolicy", "sip:*a*@contoso.com", "Sales"))
-    granted = ok(
-        service.run("frontend", "Get-CsUser", Filter="{ExternalAccessPolicy -eq 'Tag:Sales'}")
-    )
+    granted = ok(service.run("frontend", "Get-CsUser", Filter="{ExternalAccessPolicy -eq 'Sales'}"))
     assert [u.properties["SamAccountName"] for u in granted] == ["alice", "carol", "dave", "frank"]
+    # The filter sees what Get-CsUser shows, the bare name, not the stored identity.
+    assert (
+        ok(service.run("frontend", "Get-CsUser", Filter="{ExternalAccessPolicy -eq 'Tag:Sales'}"))
+        == []
+    )
     unassigned = ok(
         service.run("frontend", "Get-CsUser", Filter="{ExternalAccessPolicy -eq $Null}")
     )

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 from lync_emulator.replication import ReplicaSpec, ReplicationSettings
 from lync_emulator.service import LyncService
-from tests.emulator.model_helpers import START, FakeClock, errored, failed, make_service, ok, one
+from tests.emulator.model_helpers import (
+    START,
+    FakeClock,
+    errored,
+    failed,
+    make_service,
+    ok,
+    one,
+    provider,
+)
 
 FE = "fe01.contoso.local"
 EDGE = "edge01.contoso.local"
@@ -25,11 +34,7 @@ def _edge_providers(service) -> list[str]:
 
 
 def _new(service, name: str) -> None:
-    ok(
-        service.run(
-            "frontend", "New-CsHostingProvider", name, ProxyFqdn=f"{name}.example", Enabled=True
-        )
-    )
+    ok(service.run("frontend", "New-CsHostingProvider", name, **provider(f"{name}.example")))
 
 
 def _at(timestamp: float) -> datetime:

@@ -10,16 +10,23 @@ import pytest
 from lync_emulator.invocation import Caller, Role, Statement
 from lync_emulator.replication import ReplicationSettings
 from lync_emulator.service import LyncService
-from tests.emulator.model_helpers import START, FakeClock, errored, failed, make_service, ok, one
+from tests.emulator.model_helpers import (
+    START,
+    FakeClock,
+    errored,
+    failed,
+    make_service,
+    ok,
+    one,
+    provider,
+)
 
 VIEWER = Caller("CONTOSO\\viewer", "CsViewOnlyAdministrator")
 EDGE = "edge01.contoso.local"
 
 
 def _new(service, name: str, role: str = "frontend"):
-    return service.run(
-        role, "New-CsHostingProvider", name, ProxyFqdn=f"{name}.example", Enabled=True
-    )
+    return service.run(role, "New-CsHostingProvider", name, **provider(f"{name}.example"))
 
 
 def test_edge_refuses_every_write_as_read_only() -> None:
@@ -117,7 +124,7 @@ def test_fail_nth_invocation() -> None:
 
 def test_audit_records_every_invocation() -> None:
     service = make_service()
-    ok(service.run("frontend", "new-cshostingprovider", "A", proxyfqdn="a.example", enabled=True))
+    ok(service.run("frontend", "new-cshostingprovider", "A", **provider("a.example")))
     errored(service.run("frontend", "Get-CsHostingProvider", "ghost"), "ItemNotFound")
     failed(
         service.run("frontend", "Set-CsHostingProvider", "A", ProxyFqdn="b"),
@@ -131,7 +138,7 @@ def test_audit_records_every_invocation() -> None:
         ("Set-CsHostingProvider", "failed", False),
         ("Get-CsHostingProvider", "ok", False),
     ]
-    assert entries[0].parameters == {"Identity": "A", "ProxyFqdn": "a.example", "Enabled": True}
+    assert entries[0].parameters == {"Identity": "A", **provider("a.example")}
     assert entries[0].role == "frontend"
     assert entries[0].time.timestamp() == START
     assert (
@@ -155,8 +162,7 @@ def test_audit_file_holds_json_lines(tmp_path) -> None:
             "frontend",
             "New-CsHostingProvider",
             'ünï "q"',
-            ProxyFqdn="p",
-            Enabled=True,
+            **provider("p"),
             SipClientPort=5061,
         )
     )
@@ -186,13 +192,13 @@ def test_state_survives_a_restart(tmp_path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["cms.json"]  # no temp files left over
 
     second = LyncService(state_path=path, replication=settings, clock=clock)
-    assert second.store.version == first.store.version == 5
+    assert second.store.version == first.store.version == 4  # the grant went to AD, not the CMS
     assert (
         one(second.run("frontend", "Get-CsAccessEdgeConfiguration"))["AllowFederatedUsers"] is True
     )
     assert (
         one(second.run("frontend", "Get-CsUser", "bob@contoso.com"))["ExternalAccessPolicy"]
-        == "Tag:Sales"
+        == "Sales"
     )
     # The Edge had applied only the first write; it still lags, then catches up.
     edge_view = ok(second.run("edge", "Get-CsHostingProvider", LocalStore=None))

@@ -5,16 +5,25 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
+
+from lync_emulator.__main__ import _parser
+from lync_emulator.versions import ServerVersion
+
+EDGE = "edge01.contoso.local"
 
 
 def test_cli_prints_urls_serves_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     users = tmp_path / "users.txt"
     users.write_text("# accounts\nLAB\\ops:p:w$d\n", encoding="utf-8")
+    started = time.time()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -28,6 +37,10 @@ def test_cli_prints_urls_serves_and_exits_cleanly_on_sigterm(tmp_path: Path) -> 
             str(tmp_path / "state.json"),
             "--replication-delay",
             "0",
+            "--version",
+            "2015",
+            "--clock-skew",
+            "-600",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -53,7 +66,15 @@ def test_cli_prints_urls_serves_and_exits_cleanly_on_sigterm(tmp_path: Path) -> 
         with RunspacePool(wsman) as pool:
             ps = PowerShell(pool)
             ps.add_cmdlet("Get-CsAccessEdgeConfiguration")
-            assert ps.invoke()[0].adapted_properties["Identity"] == "Global"
+            settings = ps.invoke()[0].adapted_properties
+            assert settings["Identity"] == "Global"
+            assert "DnsSrvCacheRecordCount" in settings  # a 2015 server
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Get-CsManagementStoreReplicationStatus").add_argument(EDGE)
+            status = ps.invoke()[0].adapted_properties
+            assert status["ProductVersion"] == "6.0.9319.0"
+            reported = datetime.fromisoformat(status["LastStatusReport"]).timestamp()
+            assert started - 600 - 1 <= reported <= time.time() - 600  # ten minutes behind
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -89,5 +110,17 @@ def test_cli_help_describes_every_option() -> None:
         "--forced-push-delay",
         "--latency-ms",
         "--open-cost-ms",
+        "--version {2013,2015,2019,SE}",
+        "--clock-skew SECONDS",
     ]:
         assert option in out
+    assert "(negative: behind)" in out
+
+
+def test_cli_parses_versions_case_insensitively_and_negative_skews() -> None:
+    args = _parser().parse_args(["--version", "se", "--clock-skew", "-180"])
+    assert (args.version, args.clock_skew) == (ServerVersion.SFB_SE, -180.0)
+    defaults = _parser().parse_args([])
+    assert (defaults.version, defaults.clock_skew) == (ServerVersion.LYNC_2013, 0.0)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["--version", "2016"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +99,38 @@ def test_external_access_policies_and_users(fe: RunspacePool) -> None:
     assert user == "sip:alice@contoso.com"
     granted = run(fe, "Grant-CsExternalAccessPolicy", Identity=user, PolicyName="OwaUsers")
     assert not granted.streams.error
-    assert props(run(fe, "Get-CsUser", user))["ExternalAccessPolicy"].endswith("OwaUsers")
+    shown = run(fe, "Get-CsUser", user)
+    assert shown.output[0].types[0] == "Microsoft.Rtc.Management.ADConnect.Schema.ADUser"
+    assert props(shown)["ExternalAccessPolicy"] == "OwaUsers"
     in_use = run(fe, "Remove-CsExternalAccessPolicy", Identity="Tag:OwaUsers")
     assert in_use.streams.error
     reset = run(fe, "Remove-CsExternalAccessPolicy", Identity="Global")
     assert not reset.streams.error and reset.streams.warning
+
+
+def test_version_and_clock_skew_reach_the_wire(make_lync_emulator: Make) -> None:
+    """A Skype for Business Server 2019 whose clock runs an hour behind: its ProductVersion,
+    its 2015+ parameters, every property deserialized, its times an hour back."""
+    before = time.time()
+    emu = make_lync_emulator(version="2019", clock_skew_seconds=-3600)
+    after = time.time()
+    with RunspacePool(client(emu)) as pool:
+        status = props(run(pool, "Get-CsManagementStoreReplicationStatus", "edge01.contoso.local"))
+        assert status["ProductVersion"] == "7.0.2046.0"
+        reported = datetime.fromisoformat(status["LastStatusReport"]).timestamp()  # <DT> text
+        assert before - 3600 - 1 <= reported <= after - 3600 + 1
+        written = run(
+            pool,
+            "Set-CsAccessEdgeConfiguration",
+            UseDnsSrvRouting=True,
+            DnsSrvCacheRecordCount=50,
+            DiscoveredPartnerVerificationLevel="AlwaysUnverifiable",
+        )
+        assert not written.streams.error
+        settings = props(run(pool, "Get-CsAccessEdgeConfiguration"))
+        assert settings["DnsSrvCacheRecordCount"] == 50
+        assert settings["DiscoveredPartnerVerificationLevel"] == "AlwaysUnverifiable"
+        assert "SkypeSearchUrl" in settings and settings["SkypeSearchUrl"] is None
 
 
 def test_view_only_administrator_is_denied_writes(make_lync_emulator: Make) -> None:
@@ -168,6 +196,8 @@ def test_a_thousand_objects_seeded_out_of_band(lync_emulator: Emulator, fe: Runs
             Identity=f"provider{i:04}",
             ProxyFqdn=f"sip{i:04}.example.com",
             Enabled=i % 2 == 0,
+            EnabledSharedAddressSpace=False,
+            HostsOCSUsers=False,
         )
     got = run(fe, "Get-CsHostingProvider")
     assert len(got.output) == 1000
