@@ -29,6 +29,7 @@ from lync_provider.config import (
     ConnectionConfigError,
     Connections,
     load_connections,
+    load_server_version,
     lookup_from,
 )
 from lync_provider.program_config import (
@@ -45,6 +46,7 @@ from lync_provider.remoting import (
     session_for,
 )
 from lync_provider.stack_file import StackFile, StackFileError, stack_path
+from lync_provider.versions import ServerVersion
 
 EXIT_CANNOT_CHECK = 2  # exit_code() gives the same for rows that could not be checked
 
@@ -60,6 +62,7 @@ class CheckConfig:
     settings: IntegrationSettings
     connections: Connections
     source: str
+    server_version: ServerVersion
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +98,7 @@ def load_config(project_dir: Path, stack: str | None, environ: Mapping[str, str]
     except ProgramConfigError as err:
         problems = [line.strip().removeprefix("- ") for line in str(err).splitlines()[1:]]
         raise CheckConfigError(f"{source}: " + " | ".join(problems)) from None
-    return CheckConfig(settings, load_connections(lookup), source)
+    return CheckConfig(settings, load_connections(lookup), source, load_server_version(lookup))
 
 
 def one_line(err: LyncRemotingError) -> str:
@@ -149,7 +152,7 @@ def check(config: CheckConfig) -> Outcome:
     edge = config.connections.edge
     if config.settings.verifyEdge and edge is not None:
         sessions["Edge"] = session_for(edge)
-    probes = plan(config.settings.to_args(), include_edge="Edge" in sessions)
+    probes = plan(config.settings.to_args(), config.server_version, include_edge="Edge" in sessions)
     try:
         return run_probes(probes, sessions)
     finally:
@@ -173,7 +176,10 @@ def report(
     # Piped or in CI there is no terminal to size to; 80 columns would fold every row.
     out = console or Console(width=shutil.get_terminal_size((160, 24)).columns)
     frontend = config.connections.require_frontend().display_url
-    title = f"Exchange Online integration on {frontend} ({config.source})"
+    title = (
+        f"Exchange Online integration on {frontend} ({config.source}), targeting "
+        f"{config.server_version.label}"
+    )
     out.print(report_table(title, outcome.rows))
     out.print(summary(outcome.rows))
     for reason in outcome.failures:

@@ -26,6 +26,7 @@ from lync_provider.resources.access_edge import GLOBAL, AccessEdgeConfigSpec
 from lync_provider.resources.base import lync_name
 from lync_provider.resources.external_access_policy import ExternalAccessPolicySpec
 from lync_provider.resources.hosting_provider import HostingProviderSpec
+from lync_provider.versions import ServerVersion, version_mismatch
 
 Target = Literal["front end", "Edge"]
 NOT_FOUND = "(not found)"
@@ -168,9 +169,9 @@ def user_probe(user: str, policy: str) -> Probe:
     return Probe("front end", subject, CmdletCall("Get-CsUser", {"Identity": user}), rule)
 
 
-def replication_probe(replicas: Sequence[str] | None) -> Probe:
+def replication_probe(replicas: Sequence[str] | None, version: ServerVersion) -> Probe:
     """Get-CsManagementStoreReplicationStatus: each replica (the given ones, or every one
-    reported) is UpToDate."""
+    reported) is UpToDate, and the ProductVersion they report is the configured version's."""
     subject = "Replication"
 
     def rule(records: Records) -> list[Row]:
@@ -180,9 +181,24 @@ def replication_probe(replicas: Sequence[str] | None) -> Probe:
             return [
                 Row("front end", subject, "replicas", "UpToDate", "(none reported)", Status.MISSING)
             ]
-        return [_replica_row(fqdn, statuses.get(fqdn.casefold())) for fqdn in wanted]
+        rows = [_replica_row(fqdn, statuses.get(fqdn.casefold())) for fqdn in wanted]
+        return [_version_row(version, list(statuses.values())), *rows]
 
     return Probe("front end", subject, CmdletCall("Get-CsManagementStoreReplicationStatus"), rule)
+
+
+def _version_row(version: ServerVersion, statuses: Sequence[ReplicaStatus]) -> Row:
+    """lync:serverVersion against the ProductVersion the replicas report."""
+    reported = sorted({s.product_version for s in statuses if s.product_version})
+    expected = f"{version.label} (lync:serverVersion {version.value})"
+    if not reported:
+        return Row(
+            "front end", "Server version", "ProductVersion", expected, "(blank)", Status.MISSING
+        )
+    verdict = Status.DIFFERENT if version_mismatch(version, reported) else Status.OK
+    return Row(
+        "front end", "Server version", "ProductVersion", expected, ", ".join(reported), verdict
+    )
 
 
 def _replica_row(fqdn: str, status: ReplicaStatus | None) -> Row:
@@ -197,14 +213,16 @@ def _replica_row(fqdn: str, status: ReplicaStatus | None) -> Row:
     return Row("front end", subject, "UpToDate", "True", found, verdict)
 
 
-def plan(args: ExchangeOnlineIntegrationArgs, *, include_edge: bool) -> list[Probe]:
+def plan(
+    args: ExchangeOnlineIntegrationArgs, version: ServerVersion, *, include_edge: bool
+) -> list[Probe]:
     """Every probe for this configuration, front end first, then the Edge's local store."""
     objects = expectations(args)
     probes = [object_probe(item, "front end") for item in objects]
     policy = canonical_policy_identity(args.policy_identity)
     if policy_scope(policy) == "Tag":
         probes += [user_probe(user, policy) for user in args.policy_users]
-    probes.append(replication_probe(args.replicas))
+    probes.append(replication_probe(args.replicas, version))
     if include_edge:
         probes += [object_probe(item, "Edge") for item in objects]
     return probes

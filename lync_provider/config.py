@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from lync_provider.endpoint import EndpointSettings
+from lync_provider.versions import DEFAULT_VERSION, ServerVersion
 
 # (config key under the `lync:` namespace, environment variable)
 KEYS: dict[str, str] = {
@@ -33,6 +34,7 @@ KEYS: dict[str, str] = {
     "encryption": "LYNC_ENCRYPTION",
     "importModule": "LYNC_IMPORT_MODULE",
     "operationTimeout": "LYNC_OPERATION_TIMEOUT",
+    "serverVersion": "LYNC_SERVER_VERSION",
 }
 SECRET_KEYS = frozenset({"password", "edgePassword"})
 NAMESPACE = "lync"
@@ -133,6 +135,17 @@ def _endpoint(
     if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
         fields["import_module"] = module
     return EndpointSettings.model_validate(fields)
+
+
+def load_server_version(get: Lookup) -> ServerVersion:
+    """The product the stack targets (``lync:serverVersion``, default 2013)."""
+    value = get("serverVersion")
+    if value is None:
+        return DEFAULT_VERSION
+    try:
+        return ServerVersion.parse(value)
+    except ValueError as err:
+        raise ConnectionConfigError(f"{NAMESPACE}:serverVersion: {err}") from None
 
 
 def load_connections(get: Lookup) -> Connections:

@@ -114,11 +114,9 @@ class ExchangeOnlineIntegration(pulumi.ComponentResource):
             adopt=(args.adopt_existing and scope != "Global") or None,
             opts=child,
         )
-        configuration: list[LyncResource] = [
-            self.access_edge,
-            self.hosting_provider,
-            self.policy,
-        ]
+        # What the Central Management Store replicates; the assignment only writes AD.
+        replicated: list[LyncResource] = [self.access_edge, self.hosting_provider, self.policy]
+        configuration = list(replicated)
         self.assignment = None
         if args.policy_users:
             self.assignment = ExternalAccessPolicyAssignment(
@@ -138,7 +136,7 @@ class ExchangeOnlineIntegration(pulumi.ComponentResource):
                 self.policy.identity,
                 self.policy.enable_outside_access,
             ],
-            changed_after=[r.changed_at for r in configuration],
+            changed_after=[r.changed_at for r in replicated],
             replicas=list(args.replicas) if args.replicas else None,
             timeout_seconds=args.replication_timeout_seconds,
             poll_min_seconds=args.poll_min_seconds,

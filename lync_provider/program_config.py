@@ -23,7 +23,15 @@ from pydantic import (
     field_validator,
 )
 
-from lync_provider.config import KEYS, NAMESPACE, SECRET_KEYS, flag, load_connections
+from lync_provider.config import (
+    KEYS,
+    NAMESPACE,
+    SECRET_KEYS,
+    ConnectionConfigError,
+    flag,
+    load_connections,
+    load_server_version,
+)
 from lync_provider.identities import canonical_policy_identity
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
 from lync_provider.resources.types import Fqdn
@@ -142,6 +150,10 @@ def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSe
         # Missing credentials were reported above, key by key.
         if connections.problem and "needs a username and a password" not in connections.problem:
             problems.append(connections.problem)
+    try:
+        load_server_version(lookup)
+    except ConnectionConfigError as err:
+        problems.append(str(err))
     verify_edge = settings.verifyEdge if settings else flag(raw.get("verifyEdge", True))
     if verify_edge and lookup("edgeUrl") is None:
         problems.append(

@@ -22,6 +22,7 @@ from lync_provider.remoting.errors import (
     TransportError,
     WriteOutcomeUnknownError,
 )
+from lync_provider.remoting.results import to_datetime
 from lync_provider.remoting.session import (
     LyncSession,
     Records,
@@ -56,4 +57,5 @@ __all__ = [
     "WriteOutcomeUnknownError",
     "close_all_sessions",
     "session_for",
+    "to_datetime",
 ]

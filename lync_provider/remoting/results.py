@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pypsrp.complex_objects import ComplexObject, GenericComplexObject
 
 from lync_provider.identities import canonical_policy_identity
 
+_FRACTION = re.compile(r"(\.\d+)")
 _SCOPED = re.compile(r"^(global|site:.+|tag:.+)$", re.IGNORECASE)
 # Properties that hold policy identities, which Lync prints with canonical scope prefixes.
 _POLICY_IDENTITY_PROPERTIES = frozenset({"Identity", "ExternalAccessPolicy"})
@@ -56,3 +57,14 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_plain(item) for item in value]
     return str(value)
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """A CLIXML DateTime (pypsrp leaves ``<DT>`` as its ISO text) as an aware datetime;
+    None for a blank value. Naive times are taken as UTC."""
+    if isinstance(value, str) and value.strip():
+        # .NET writes up to 7 fractional digits; Python reads at most 6.
+        value = datetime.fromisoformat(_FRACTION.sub(lambda m: m.group(1)[:7], value.strip()))
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

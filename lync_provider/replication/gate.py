@@ -10,11 +10,14 @@ touched once the Edge has the configuration depend on the gate.
 The Pulumi engine passes no custom timeout to a dynamic provider and cannot cancel one, so the
 gate enforces its own deadline, and fails with a per-replica account of what lagged.
 
-Give it ``changed_after``: the ``changed_at`` outputs of the resources it waits for. A replica
-reports its status when it applies a change, so only the change's own time tells a fresh
-"UpToDate" from one left over from the previous version. Without ``changed_after`` the gate
-counts only reports made after it began, and a replica that was already done is seen as done
-at its next report.
+Give it ``changed_after``: the ``changed_at`` outputs of the resources it waits for. Each is
+the newest ``LastUpdateCreation`` the Central Management Store reported just before that
+resource wrote, so a replica counts once it is UpToDate with a snapshot created later: only
+the server's own times are compared, and a front end whose clock is minutes ahead of or
+behind this machine's neither opens the gate early nor holds it shut. Without
+``changed_after`` the gate counts a replica once it reports UpToDate in a report newer than
+the one it showed when the gate began, so a replica that was already done is seen as done at
+its next report.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from lync_provider.replication.status import TROUBLESHOOTING, ReplicaStatus, rep
 from lync_provider.resources.base import LyncProvider, LyncResourceError, Spec
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Fqdn
+from lync_provider.versions import version_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class ReplicationGateSpec(Spec):
     control_fields: ClassVar[frozenset[str]] = frozenset()
 
     triggers: Any = None
-    changed_after: list[datetime] | None = None
+    changed_after: list[datetime | None] | None = None
     replicas: list[Fqdn] | None = None
     timeout_seconds: float = Field(default=600.0, gt=0)
     poll_min_seconds: float = Field(default=2.0, gt=0)
@@ -84,6 +88,14 @@ def _aware(stamp: datetime) -> datetime:
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
+def _has_applied(
+    status: ReplicaStatus, marker: datetime | None, first: dict[str, ReplicaStatus]
+) -> bool:
+    if marker is not None:
+        return status.has_applied_change_after(marker)
+    return status.has_reported_since(first.get(status.fqdn.casefold()))
+
+
 class ReplicationGateProvider(LyncProvider):
     """Polls replication status with backoff until every awaited replica applied the change."""
 
@@ -100,22 +112,24 @@ class ReplicationGateProvider(LyncProvider):
     def wait(self, settings: ReplicationGateSpec) -> WaitResult:
         """Block until applied or the deadline passes (then raise with the lagging rows).
 
-        A replica counts once it reports UpToDate in a report made after the change: after
-        the latest of ``changed_after`` (when the resources wrote), or else after the moment
-        the gate began, in which case a replica that was already done counts at its next
-        report.
+        A replica counts once it is UpToDate with a snapshot created after the latest of
+        ``changed_after`` (server times taken before the writes); without them, once it
+        reports UpToDate in a report newer than the one it showed at the first poll.
         """
-        stamps = [_aware(stamp) for stamp in settings.changed_after or []]
-        changed_at = max(stamps) if stamps else datetime.now(UTC)
+        markers = [_aware(stamp) for stamp in settings.changed_after or [] if stamp is not None]
+        marker = max(markers) if markers else None
         backoff = Backoff(
             settings.timeout_seconds, settings.poll_min_seconds, settings.poll_max_seconds
         )
         forced: list[str] = []
         progress: dict[str, tuple[Any, float]] = {}
+        first: dict[str, ReplicaStatus] | None = None
         while True:
             awaited = self._awaited(self.statuses(), settings.replicas)
             now = backoff.polled()
-            lagging = [s for s in awaited if not s.has_applied_since(changed_at)]
+            if first is None:
+                first = {s.fqdn.casefold(): s for s in awaited}
+            lagging = [s for s in awaited if not _has_applied(s, marker, first)]
             if not lagging:
                 return WaitResult(awaited, backoff.elapsed, backoff.polls, forced)
             for status in lagging:
@@ -180,6 +194,10 @@ class ReplicationGateProvider(LyncProvider):
         settings = ReplicationGateSpec.model_validate(self.managed(props))
         with self.failing("wait for replication", "replication"):
             result = self.wait(settings)
+            reported = [s.product_version for s in result.statuses if s.product_version]
+            mismatch = version_mismatch(self.server_version(), reported)
+        if mismatch:
+            log.warning("%s: %s", self.kind, mismatch)
         return {**self.managed(props), **result.as_outputs()}
 
     def create(self, props: Any) -> CreateResult:

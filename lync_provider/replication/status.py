@@ -1,15 +1,16 @@
 """Replica status as Get-CsManagementStoreReplicationStatus reports it, and when it counts.
 
-A replica has applied a change only if it reports ``UpToDate`` in a status report made after
-the change was written. ``UpToDate`` alone is not enough: right after a write the Central
-Management Store may still show a replica's last report, made before the write, which said
-it was up to date with the *previous* version.
+A replica has applied a change only if it reports ``UpToDate`` about a configuration snapshot
+created after the change was written. ``UpToDate`` alone is not enough: right after a write
+the Central Management Store may still show a replica's last report, made before the write,
+which said it was up to date with the *previous* version. Every time compared here comes from
+the server (LastUpdateCreation, LastStatusReport), never from this machine's clock, so a
+front end whose clock is minutes off cannot open the gate early or hold it shut.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from lync_provider.remoting import to_datetime
 
 TROUBLESHOOTING = (
     "What usually causes it: the front end cannot reach the Edge's internal interface on "
@@ -27,9 +30,6 @@ TROUBLESHOOTING = (
     "Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus and "
     "Invoke-CsManagementStoreReplication, and check again."
 )
-
-
-_FRACTION = re.compile(r"(\.\d+)")
 
 
 @dataclass(frozen=True)
@@ -48,18 +48,26 @@ class ReplicaStatus:
         return cls(
             fqdn=str(record.get("ReplicaFqdn") or ""),
             up_to_date=bool(record.get("UpToDate")),
-            last_status_report=_aware(record.get("LastStatusReport")),
-            last_update_creation=_aware(record.get("LastUpdateCreation")),
+            last_status_report=to_datetime(record.get("LastStatusReport")),
+            last_update_creation=to_datetime(record.get("LastUpdateCreation")),
             product_version=record.get("ProductVersion") or None,
         )
 
-    def has_applied_since(self, moment: datetime) -> bool:
-        """Up to date according to a report made after ``moment``."""
+    def has_applied_change_after(self, marker: datetime) -> bool:
+        """Up to date with a snapshot the Central Management Store created after ``marker``
+        (a LastUpdateCreation seen before the change: both are the server's clock)."""
         return (
             self.up_to_date
-            and self.last_status_report is not None
-            and self.last_status_report > moment
+            and self.last_update_creation is not None
+            and self.last_update_creation > marker
         )
+
+    def has_reported_since(self, earlier: ReplicaStatus | None) -> bool:
+        """Up to date in a report newer than ``earlier`` (this replica's first report seen)."""
+        if not self.up_to_date or self.last_status_report is None:
+            return False
+        previous = earlier.last_status_report if earlier is not None else None
+        return previous is None or self.last_status_report > previous
 
     def as_output(self) -> dict[str, Any]:
         """Plain values for Pulumi outputs."""
@@ -70,16 +78,6 @@ class ReplicaStatus:
             "last_update_creation": _iso(self.last_update_creation),
             "product_version": self.product_version,
         }
-
-
-def _aware(value: Any) -> datetime | None:
-    """A CLIXML DateTime (pypsrp leaves ``<DT>`` as its ISO text) as an aware datetime."""
-    if isinstance(value, str) and value.strip():
-        # .NET writes up to 7 fractional digits; Python reads at most 6.
-        value = datetime.fromisoformat(_FRACTION.sub(lambda m: m.group(1)[:7], value.strip()))
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

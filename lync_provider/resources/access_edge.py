@@ -5,6 +5,14 @@ shared SIP address space. The routing mode is one input, ``routing_method``: DNS
 (what hosting providers require) or default routing through ``default_route_fqdn``. Lync
 sends it as the ``-UseDnsSrvRouting`` / ``-UseDefaultRouting`` switches and shows it as the
 read-only ``RoutingMethod`` property; properties that belong to the other mode are refused.
+
+Set-CsAccessEdgeConfiguration has three parameter sets and ``-Identity`` belongs only to the
+first (ODP Set-CsAccessEdgeConfiguration, SYNTAX): the DnsSrvRouting and DefaultRoute sets,
+which hold the routing switches and the routing-only properties, have none. The settings
+exist once, at the global scope, and every set without ``-Identity`` targets them, so Set is
+always sent without ``-Identity``; that binds in whichever set the other parameters choose.
+DnsSrvCacheRecordCount and SkypeSearchUrl exist from Skype for Business Server 2015 on
+(``lync_provider.versions``).
 """
 
 from __future__ import annotations
@@ -20,7 +28,13 @@ from lync_provider.remoting import SWITCH
 from lync_provider.resources.base import PropertyError, Spec
 from lync_provider.resources.config_object import ConfigObjectProvider
 from lync_provider.resources.resource import LyncResource
-from lync_provider.resources.types import Count, Fqdn, RoutingMethod, VerificationLevel
+from lync_provider.resources.types import (
+    Count,
+    Fqdn,
+    HttpsUrl,
+    RoutingMethod,
+    VerificationLevel,
+)
 
 GLOBAL = "Global"
 _DNS_SRV_ONLY = (
@@ -29,6 +43,8 @@ _DNS_SRV_ONLY = (
     "discovered_partner_verification_level",
 )
 _DEFAULT_ROUTE_ONLY = ("default_route_fqdn", "is_public_provider", "verification_level")
+_ROUTING_ONLY = frozenset(_DNS_SRV_ONLY + _DEFAULT_ROUTE_ONLY)
+_OTHER_MODE = {"UseDnsSrvRouting": _DEFAULT_ROUTE_ONLY, "UseDefaultRouting": _DNS_SRV_ONLY}
 
 
 class AccessEdgeConfigSpec(Spec):
@@ -39,13 +55,6 @@ class AccessEdgeConfigSpec(Spec):
     case_insensitive: ClassVar[frozenset[str]] = frozenset({"default_route_fqdn"})
     noun: ClassVar[str] = "CsAccessEdgeConfiguration"
     control_fields: ClassVar[frozenset[str]] = frozenset()
-    not_in_lync_2013: ClassVar[Mapping[str, str]] = {
-        "skype_search_url": "SkypeSearchUrl exists only from Skype for Business Server 2015",
-        "dns_srv_cache_record_count": (
-            "DnsSrvCacheRecordCount is not a Lync Server 2013 parameter (Skype for Business "
-            "Server 2015 and later)"
-        ),
-    }
 
     allow_anonymous_users: bool | None = None
     allow_federated_users: bool | None = None
@@ -69,6 +78,8 @@ class AccessEdgeConfigSpec(Spec):
     max_accepted_certificates_stored: Count | None = None
     max_contacts_per_discovered_partner: Count | None = None
     max_rejected_certificates_stored: Count | None = None
+    dns_srv_cache_record_count: Count | None = None
+    skype_search_url: HttpsUrl | None = None
 
     @model_validator(mode="after")
     def _routing(self) -> AccessEdgeConfigSpec:
@@ -104,14 +115,27 @@ class AccessEdgeConfigProvider(ConfigObjectProvider):
     def is_singleton(self, identity: str) -> bool:
         return True
 
+    def set_identity(self, identity: str) -> dict[str, Any]:
+        """None: ``-Identity`` exists only in the Identity set (see the module docstring)."""
+        return {}
+
     def set_parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Routing becomes its switch; the other mode's properties are not sent with it."""
+        """Routing becomes its switch; the other mode's properties are not sent with it.
+
+        A routing-only property that is None is the other mode's, absent from the object read
+        back, and is not sent either: it would bind that mode's parameter set. Any other None
+        is sent as ``$null``, so restoring a prior "unset" (SkypeSearchUrl) writes it back.
+        """
         values = dict(values)
         routing = values.pop("routing_method", None)
-        if routing == "UseDnsSrvRouting":
-            for name in _DEFAULT_ROUTE_ONLY:
-                values.pop(name, None)
-        params = self.to_parameters({k: v for k, v in values.items() if v is not None})
+        excluded = _OTHER_MODE.get(routing, ())
+        params = self.to_parameters(
+            {
+                name: value
+                for name, value in values.items()
+                if name not in excluded and not (value is None and name in _ROUTING_ONLY)
+            }
+        )
         if routing is not None:
             return {routing: SWITCH, **params}
         return params
@@ -143,6 +167,8 @@ class AccessEdgeConfigArgs:
     max_accepted_certificates_stored: pulumi.Input[int] | None = None
     max_contacts_per_discovered_partner: pulumi.Input[int] | None = None
     max_rejected_certificates_stored: pulumi.Input[int] | None = None
+    dns_srv_cache_record_count: pulumi.Input[int] | None = None
+    skype_search_url: pulumi.Input[str] | None = None
 
 
 class AccessEdgeConfig(LyncResource, module="lync", name="AccessEdgeConfig"):

@@ -3,7 +3,9 @@
 A tag policy applies to a user only once granted. Create records each user's policy before
 the grant (``prior_policies``) and grants; delete gives each user back what they had, which
 for a user who had none is ``-PolicyName $null`` (unassign), so the tag policy can then be
-removed. Users are named as Grant accepts them (SIP address, UPN, DOMAIN\\logon or display
+removed. A grant changes the user's Active Directory object, not the Central Management
+Store, so it is not replicated to the Edge and the ReplicationGate does not wait for it.
+Users are named as Grant accepts them (SIP address, UPN, DOMAIN\\logon or display
 name) and compared without regard to case.
 """
 
@@ -26,7 +28,6 @@ from lync_provider.resources.base import (
     Spec,
     decode_map,
     encode_map,
-    now_utc,
 )
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Name, PolicyIdentity
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 PRIOR = "prior_policies"
 LIVE = "live_policies"
-CHANGED_AT = "changed_at"
 
 
 class UserNotFoundError(LyncResourceError):
@@ -102,9 +102,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
             confirm=lambda: same_identity(self._policy_of(user), policy),
         )
 
-    def _outputs(
-        self, inputs: Mapping[str, Any], prior: Mapping[str, Any], changed_at: str | None
-    ) -> dict[str, Any]:
+    def _outputs(self, inputs: Mapping[str, Any], prior: Mapping[str, Any]) -> dict[str, Any]:
         live = {user: self._policy_or_gone(user) for user in inputs["users"]}
         policy = canonical_policy_identity(str(inputs["policy_name"]))
         holding = [user for user, held in live.items() if same_identity(held, policy)]
@@ -113,20 +111,18 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
             "users": holding,
             PRIOR: encode_map(prior, "user"),
             LIVE: encode_map(live, "user"),
-            CHANGED_AT: changed_at,
         }
 
     def create(self, props: Any) -> CreateResult:
         """Record each user's current policy, then grant; undo the grants on failure."""
         policy = canonical_policy_identity(str(props["policy_name"]))
         prior: dict[str, Any] = {}
-        changed_at = now_utc()
         with self.failing("grant it", policy):
             try:
                 for user in props["users"]:
                     prior[user] = self._policy_of(user)
                     self._grant(user, policy)
-                outs = self._outputs(props, prior, changed_at)
+                outs = self._outputs(props, prior)
             except Exception:
                 for user, held in prior.items():
                     self._grant(user, held)
@@ -144,9 +140,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         users = list(decode_map(props.get(LIVE), "user")) or list(props.get("users") or [])
         prior = decode_map(props.get(PRIOR), "user")
         with self.failing("read it", policy):
-            outs = self._outputs(
-                {"policy_name": policy, "users": users}, prior, props.get(CHANGED_AT)
-            )
+            outs = self._outputs({"policy_name": policy, "users": users}, prior)
         inputs = {"policy_name": policy, "users": outs["users"]}
         return ReadResult(policy, outs, inputs)
 
@@ -154,7 +148,6 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         """Grant to users who lack the policy; give removed users their prior policy."""
         policy = canonical_policy_identity(str(news["policy_name"]))
         prior = decode_map(olds.get(PRIOR), "user")
-        changed_at = now_utc()
         wanted = {str(user).casefold(): str(user) for user in news["users"]}
         with self.failing("update it", policy):
             for user in [u for u in prior if u.casefold() not in wanted]:
@@ -166,7 +159,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
                     prior[user] = held
                 if not same_identity(held, policy):
                     self._grant(user, policy)
-            outs = self._outputs(news, prior, changed_at)
+            outs = self._outputs(news, prior)
         return UpdateResult(outs)
 
     def delete(self, id_: str, props: Any) -> None:
@@ -199,4 +192,4 @@ class ExternalAccessPolicyAssignment(
 
     args_type = ExternalAccessPolicyAssignmentArgs
     provider_type = ExternalAccessPolicyAssignmentProvider
-    extra_outputs = (PRIOR, LIVE, CHANGED_AT)
+    extra_outputs = (PRIOR, LIVE)

@@ -17,7 +17,6 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
@@ -30,9 +29,23 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from lync_provider.config import ConnectionConfigError, Connections, load_connections, lookup_from
+from lync_provider.config import (
+    ConnectionConfigError,
+    Connections,
+    Lookup,
+    load_connections,
+    load_server_version,
+    lookup_from,
+)
 from lync_provider.identities import canonical_policy_identity
-from lync_provider.remoting import LyncRemotingError, LyncSession, session_for
+from lync_provider.remoting import (
+    CmdletCall,
+    LyncRemotingError,
+    LyncSession,
+    session_for,
+    to_datetime,
+)
+from lync_provider.versions import ServerVersion, availability, retirement
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +76,8 @@ class Spec(BaseModel):
 
     # Inputs that steer the provider rather than name a Lync property.
     control_fields: ClassVar[frozenset[str]] = frozenset({"adopt"})
-    # Properties of newer Lync versions, refused with a message saying so.
-    not_in_lync_2013: ClassVar[Mapping[str, str]] = {}
-    # The cmdlet whose parameters the properties are, for messages.
+    # The cmdlet whose parameters the properties are: for messages, and the key of the
+    # version table (lync_provider.versions).
     cmdlet: ClassVar[str] = ""
     # The Lync noun of Get-/Set-/New-/Remove-<noun>, where there is one.
     noun: ClassVar[str] = ""
@@ -94,6 +106,30 @@ class Spec(BaseModel):
                 return frozenset(str(item).casefold() for item in value)
         return value
 
+    @classmethod
+    def version_problems(cls, given: Mapping[str, Any], version: ServerVersion) -> dict[str, str]:
+        """Inputs the target version's cmdlet does not have, with the reason for each."""
+        problems = {}
+        for name in given:
+            rule = availability(cls.cmdlet, lync_name(name))
+            if rule is not None and not rule.exists_on(version):
+                problems[name] = (
+                    f"{lync_name(name)} exists only from {rule.since.label} on, and this stack "
+                    f"targets {version.label} (lync:serverVersion {version.value}); set "
+                    "lync:serverVersion to the version the servers run, or remove it"
+                )
+        return problems
+
+    @classmethod
+    def version_warnings(cls, given: Mapping[str, Any], version: ServerVersion) -> list[str]:
+        """Why inputs set to True on this target will not do what they say."""
+        warnings = []
+        for name, value in given.items():
+            rule = retirement(cls.cmdlet, lync_name(name), version)
+            if rule is not None and value is True:
+                warnings.append(f"{name}: {rule.reason} ({version.label})")
+        return warnings
+
 
 class PropertyError(ValueError):
     """A validation problem that belongs to one named input (raised by model validators,
@@ -117,10 +153,12 @@ class LyncProvider(ResourceProvider):
     delete_before_replace: ClassVar[bool] = False
 
     _connections: Connections | None = None
+    _lookup: Lookup | None = None
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read the connection settings from the stack config (secrets already decrypted)."""
-        self._connections = load_connections(lookup_from(req.config))
+        self._lookup = lookup_from(req.config)
+        self._connections = load_connections(self._lookup)
 
     # -- connections -------------------------------------------------------------------
 
@@ -129,6 +167,10 @@ class LyncProvider(ResourceProvider):
         if self._connections is None:
             self._connections = load_connections(lookup_from(None))
         return self._connections
+
+    def server_version(self) -> ServerVersion:
+        """The product the stack targets (``lync:serverVersion``), or ConnectionConfigError."""
+        return load_server_version(self._lookup or lookup_from(None))
 
     def frontend(self) -> LyncSession:
         """The shared session to the front end pool (OcsPowershell)."""
@@ -148,14 +190,22 @@ class LyncProvider(ResourceProvider):
         """
         given = {k: v for k, v in dict(news).items() if k != PROVIDER_KEY and v is not None}
         known = {k: v for k, v in given.items() if not _is_unknown(v)}
-        failures: list[CheckFailure] = []
-        for name in sorted(known.keys() & self.spec.not_in_lync_2013.keys()):
-            failures.append(CheckFailure(name, self.spec.not_in_lync_2013[name]))
-            known.pop(name)
+        try:
+            version = self.server_version()
+        except ConnectionConfigError as err:
+            return CheckResult(given, [CheckFailure("serverVersion", str(err))])
+        failures = [
+            CheckFailure(name, reason)
+            for name, reason in sorted(self.spec.version_problems(known, version).items())
+        ]
+        for failure in failures:
+            known.pop(failure.property)
+        for warning in self.spec.version_warnings(known, version):
+            log.warning("%s: %s", self.kind, warning)
         try:
             validated = self.spec.model_validate(known).model_dump(mode="json", exclude_none=True)
         except ValidationError as err:
-            failures += _failures(err, self.spec, unknown=given.keys() - known.keys())
+            failures += _failures(err, self.spec, version, unknown=given.keys() - known.keys())
             return CheckResult(given, failures)
         if failures:
             return CheckResult(given, failures)
@@ -200,6 +250,25 @@ class LyncProvider(ResourceProvider):
 
     # -- helpers for subclasses -----------------------------------------------------------
 
+    def change_marker(self) -> str | None:
+        """The Central Management Store's clock just before a write, for the ReplicationGate.
+
+        It is the newest ``LastUpdateCreation`` any replica reports now: the server-side
+        creation time of the latest configuration snapshot that exists before the write. A
+        replica that later reports UpToDate with a newer LastUpdateCreation has applied a
+        snapshot made after the write, so it holds the change, and no clock of this machine
+        takes part in that judgement. None when no replica reports one (or the read fails:
+        the gate then falls back to reports newer than those it first sees).
+        """
+        try:
+            records = self.frontend().read(CmdletCall("Get-CsManagementStoreReplicationStatus"))
+        except (LyncRemotingError, ConnectionConfigError) as err:
+            log.warning("%s: replication status unreadable before a change: %s", self.kind, err)
+            return None
+        stamps = [to_datetime(record.get("LastUpdateCreation")) for record in records]
+        known = [stamp for stamp in stamps if stamp is not None]
+        return max(known).isoformat() if known else None
+
     @contextmanager
     def failing(self, action: str, target: str) -> Iterator[None]:
         """Turn a remoting or configuration error into one message naming the resource."""
@@ -216,11 +285,6 @@ class LyncProvider(ResourceProvider):
     def from_record(self, record: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
         """The named properties of a Lync object, snake_case, as live values."""
         return {name: record.get(lync_name(name)) for name in fields}
-
-
-def now_utc() -> str:
-    """This machine's clock, UTC, ISO 8601: when a change was sent."""
-    return datetime.now(UTC).isoformat()
 
 
 def encode_map(values: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
@@ -256,7 +320,9 @@ def _is_unknown(value: Any) -> bool:
     return False
 
 
-def _failures(err: ValidationError, spec: type[Spec], unknown: Any) -> list[CheckFailure]:
+def _failures(
+    err: ValidationError, spec: type[Spec], version: ServerVersion, unknown: Any
+) -> list[CheckFailure]:
     failures = []
     for error in err.errors():
         loc = [str(part) for part in error["loc"]]
@@ -267,7 +333,7 @@ def _failures(err: ValidationError, spec: type[Spec], unknown: Any) -> list[Chec
         if error["type"] == "missing" and prop in unknown:
             continue
         if error["type"] == "extra_forbidden":
-            reason = f"{prop!r} is not a parameter of {spec.cmdlet} in Lync Server 2013"
+            reason = f"{prop!r} is not a parameter of {spec.cmdlet} on {version.label}"
         else:
             reason = str(error["msg"]).removeprefix("Value error, ")
         failures.append(CheckFailure(prop or "inputs", reason))

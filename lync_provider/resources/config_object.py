@@ -36,7 +36,6 @@ from lync_provider.resources.base import (
     LyncResourceError,
     decode_map,
     encode_map,
-    now_utc,
 )
 
 PRIOR = "prior_values"
@@ -63,6 +62,10 @@ class ConfigObjectProvider(LyncProvider):
     def set_parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Lync parameters for Set-/New- from snake_case property values."""
         return self.to_parameters(values)
+
+    def set_identity(self, identity: str) -> dict[str, Any]:
+        """How Set- names the object it changes."""
+        return {"Identity": identity}
 
     # -- cmdlets ------------------------------------------------------------------------
 
@@ -91,7 +94,7 @@ class ConfigObjectProvider(LyncProvider):
         settable.pop("identity", None)
         if not settable:
             return None
-        params = {"Identity": identity, **self.set_parameters(settable)}
+        params = {**self.set_identity(identity), **self.set_parameters(settable)}
         records = self.frontend().write(
             CmdletCall(f"Set-{self.spec.noun}", params),
             self._get_call(identity),
@@ -130,8 +133,9 @@ class ConfigObjectProvider(LyncProvider):
     ) -> dict[str, Any]:
         """Inputs overlaid with the live value of every managed property.
 
-        ``changed_at`` (this machine's UTC clock just before the last write) tells the
-        ReplicationGate which status reports are about this change and which are older.
+        ``changed_at`` (the server's newest LastUpdateCreation just before the last write,
+        :meth:`change_marker`) tells the ReplicationGate which status reports are about this
+        change and which are older.
         """
         outs = {k: v for k, v in inputs.items() if k != PROVIDER_KEY}
         outs.update(self.from_record(live, list(self.managed(inputs))))
@@ -158,7 +162,7 @@ class ConfigObjectProvider(LyncProvider):
         """
         identity = self.identity_of(props)
         desired = self.managed(props)
-        changed_at = now_utc()
+        changed_at = self.change_marker()
         with self.failing("create it", identity):
             live = self.get(identity)
             prior: dict[str, Any] | None = None
@@ -239,7 +243,7 @@ class ConfigObjectProvider(LyncProvider):
         desired = {k: wanted[k] for k in changed if k in wanted}
         dropped = [k for k in changed if k not in wanted]
         prior: dict[str, Any] | None = None
-        changed_at = now_utc()
+        changed_at = self.change_marker()
         with self.failing("update it", identity):
             if self.is_singleton(identity):
                 prior = decode_map(olds.get(PRIOR), "property")

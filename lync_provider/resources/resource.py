@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
+from lync_provider.config import NAMESPACE
 from lync_provider.resources.base import LyncProvider
+from lync_provider.versions import DEFAULT_VERSION, ServerVersion
 
 
 class LyncResource(Resource):
@@ -40,6 +42,19 @@ class LyncResource(Resource):
         for name in self.extra_outputs:
             props.setdefault(name, None)
         super().__init__(self.provider_type(), resource_name, props, opts)
+        self._warn_about_retired(props)
+
+    def _warn_about_retired(self, props: dict[str, Any]) -> None:
+        """Warn in the program, where ``pulumi preview`` shows it: the provider process can
+        only write to its stderr. An invalid lync:serverVersion is the config check's job."""
+        try:
+            version = ServerVersion.parse(
+                pulumi.Config(NAMESPACE).get("serverVersion") or DEFAULT_VERSION
+            )
+        except ValueError:
+            return
+        for warning in self.provider_type.spec.version_warnings(props, version):
+            pulumi.log.warn(warning, resource=self)
 
     if TYPE_CHECKING:
         # Every input and output is set as an attribute holding a pulumi.Output by the SDK;

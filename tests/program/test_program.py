@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -97,7 +98,8 @@ def test_the_gate_waits_for_every_configuration_resource() -> None:
         monitor.one(f":{t}").urn for t in (*CONFIG_TYPES, "ExternalAccessPolicyAssignment")
     ]
     assert set(configuration) <= set(gate.dependencies)
-    assert len(gate.inputs["changed_after"]) == 4
+    # Grants write Active Directory, not the CMS: no snapshot to wait for, only the order.
+    assert len(gate.inputs["changed_after"]) == len(CONFIG_TYPES)
     verification = monitor.one(":EdgeVerification")
     assert gate.urn in verification.dependencies
 
@@ -125,6 +127,7 @@ def test_config_mistakes_stop_the_program_naming_each_key() -> None:
         "lync:cloud": "mars",
         "lync:policyUsers": json.dumps(["alice@contoso.com"]),
         "lync:colour": "blue",
+        "lync:serverVersion": "2016",
     }
     with pytest.raises(Exception, match="stack configuration has problems") as caught:
         run_program(config)
@@ -135,6 +138,7 @@ def test_config_mistakes_stop_the_program_naming_each_key() -> None:
     assert "lync:colour: not a key of this project" in text
     assert "lync:edgeUrl: missing" in text
     assert "lync:policyUsers: users can only be granted a tag policy" in text
+    assert "lync:serverVersion: '2016' is not a server version" in text
 
 
 def test_args_classes_accept_outputs_of_other_resources() -> None:
@@ -157,3 +161,17 @@ def test_a_bad_timeout_names_its_key() -> None:
     with pytest.raises(Exception, match=r"lync:operationTimeout: 'soon' is not a number") as err:
         run_program({**BASE, "lync:operationTimeout": "soon"})
     assert "lync:frontEndUrl" not in str(err.value)
+
+
+@pytest.mark.parametrize(("version", "warned"), [("2019", True), ("SE", True), ("2015", False)])
+def test_the_program_warns_where_preview_shows_it_when_xmpp_is_gone(
+    caplog: pytest.LogCaptureFixture, version: str, warned: bool
+) -> None:
+    def program() -> None:
+        ExternalAccessPolicy("p", identity="tag:Partners", enable_xmpp_access=True)
+        ExternalAccessPolicy("q", identity="tag:Other", enable_xmpp_access=False)
+
+    with caplog.at_level(logging.WARNING):
+        run_program({"lync:serverVersion": version}, program=program)
+    xmpp = [r.getMessage() for r in caplog.records if "XMPP federation" in r.getMessage()]
+    assert len(xmpp) == (1 if warned else 0)

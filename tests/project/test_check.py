@@ -93,10 +93,30 @@ def test_before_deploying_the_pieces_are_missing(
         for where in ("front end", "Edge")
     }
     assert {r.subject for r in rows if r.status == Status.OK} == {
+        "Server version",
         "Replica fe01.contoso.local",
         "Replica edge01.contoso.local",
     }
+    assert "targeting Lync Server 2013" in " ".join(out.split())
     assert_read_only(lync_emulator)
+
+
+def test_a_stack_targeting_another_version_than_the_servers_run_is_reported(
+    lync_emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    local_stack_for(lync_emulator, tmp_path, serverVersion="2019")
+    monkeypatch.setenv(PASSPHRASE_ENV, LOCAL_PASSPHRASE)
+
+    status, out, _ = cli(tmp_path, capsys)
+
+    assert status == 1
+    assert "targeting Skype for Business Server 2019" in " ".join(out.split())
+    [row] = [r for r in rows_for(tmp_path) if r.subject == "Server version"]
+    assert row.status == Status.DIFFERENT
+    assert row.found.startswith("5.0.8308") and "lync:serverVersion 2019" in row.expected
 
 
 def test_after_deploying_the_local_stack_everything_is_in_place(
@@ -163,6 +183,8 @@ def test_a_wrong_value_is_different(lync_emulator: Emulator, tmp_path: Path) -> 
         Identity="Exchange Online",
         ProxyFqdn="exap.um.outlook.com",
         Enabled=True,
+        EnabledSharedAddressSpace=True,
+        HostsOCSUsers=False,
     )
     rows = {(r.where, r.item): r for r in rows_for(tmp_path) if "Hosting" in r.subject}
     proxy = rows[("front end", "ProxyFqdn")]

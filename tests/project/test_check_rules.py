@@ -15,6 +15,9 @@ from lync_provider.check_rules import (
 )
 from lync_provider.check_table import summary
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
+from lync_provider.versions import ServerVersion
+
+V2013 = ServerVersion.LYNC_2013
 
 EXO = {
     "Identity": "exchange online",
@@ -62,19 +65,44 @@ def test_replicas_are_the_configured_ones_or_every_one_reported() -> None:
         {"ReplicaFqdn": "fe01.contoso.com", "UpToDate": True},
         {"ReplicaFqdn": "edge01.contoso.com", "UpToDate": False, "LastStatusReport": None},
     ]
-    every = replication_probe(None).judge(records)
+    every = replication_probe(None, V2013).judge(records)[1:]
     assert [(r.subject, r.status) for r in every] == [
         ("Replica fe01.contoso.com", Status.OK),
         ("Replica edge01.contoso.com", Status.DIFFERENT),
     ]
     assert every[1].found == "False (last report (blank))"
-    chosen = replication_probe(["FE01.contoso.com", "fe02.contoso.com"]).judge(records)
-    assert [r.status for r in chosen] == [Status.OK, Status.MISSING]
-    assert replication_probe(None).judge([])[0].status == Status.MISSING
+    chosen = replication_probe(["FE01.contoso.com", "fe02.contoso.com"], V2013).judge(records)
+    assert [r.status for r in chosen[1:]] == [Status.OK, Status.MISSING]
+    assert replication_probe(None, V2013).judge([])[0].status == Status.MISSING
+
+
+def test_the_reported_product_version_is_checked_against_the_configured_one() -> None:
+    def version_row(version: ServerVersion, *products: str | None) -> Row:
+        records = [
+            {"ReplicaFqdn": f"s{i}.contoso.com", "UpToDate": True, "ProductVersion": product}
+            for i, product in enumerate(products)
+        ]
+        [row] = [
+            r
+            for r in replication_probe(None, version).judge(records)
+            if r.subject == "Server version"
+        ]
+        return row
+
+    row = version_row(V2013, "5.0.8308.0", None)
+    assert (row.status, row.found) == (Status.OK, "5.0.8308.0")
+    assert "Lync Server 2013" in row.expected and "lync:serverVersion 2013" in row.expected
+    assert version_row(ServerVersion.SFB_2019, "7.0.2046.0").status == Status.OK
+    assert version_row(ServerVersion.SFB_SE, "7.0.2046.889").status == Status.OK
+    assert version_row(ServerVersion.SFB_2015, "6.0.9319.0").status == Status.OK
+    mismatch = version_row(V2013, "7.0.2046.0", "7.0.2046.0")
+    assert (mismatch.status, mismatch.found) == (Status.DIFFERENT, "7.0.2046.0")
+    assert version_row(ServerVersion.SFB_2019, "6.0.9319.0").status == Status.DIFFERENT
+    assert version_row(V2013, None).status == Status.MISSING
 
 
 def test_a_failed_read_is_an_error_row() -> None:
-    probe = replication_probe(None)
+    probe = replication_probe(None, V2013)
     [row] = probe.judge(Failed("Could not connect (http://x)", unreachable=True))
     assert (row.status, row.found) == (Status.ERROR, "not checked: no connection to the front end")
     [row] = probe.judge(Failed("Lync refused the command: access denied"))
@@ -96,11 +124,11 @@ def test_exit_code_and_summary() -> None:
 
 def test_the_plan_follows_the_configuration_and_only_reads() -> None:
     tag = ExchangeOnlineIntegrationArgs(policy_identity="tag:OWA", policy_users=["a", "b"])
-    probes = plan(tag, include_edge=True)
+    probes = plan(tag, V2013, include_edge=True)
     assert all(p.call.is_read for p in probes)
     assert [p.subject for p in probes if p.call.cmdlet == "Get-CsUser"] == ["CsUser a", "CsUser b"]
     assert sum(p.where == "Edge" for p in probes) == 3
-    plain = plan(ExchangeOnlineIntegrationArgs(), include_edge=False)
+    plain = plan(ExchangeOnlineIntegrationArgs(), V2013, include_edge=False)
     assert [p.call.cmdlet for p in plain] == [
         "Get-CsAccessEdgeConfiguration",
         "Get-CsHostingProvider",

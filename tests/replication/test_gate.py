@@ -35,8 +35,10 @@ def make_stack(
 ) -> Iterator[Callable[..., Stack]]:
     processes: list[ProviderProcess] = []
 
-    def make(**settings: Any) -> Stack:
-        emu = make_lync_emulator(replication=ReplicationSettings(**settings))
+    def make(clock_skew_seconds: float = 0.0, **settings: Any) -> Stack:
+        emu = make_lync_emulator(
+            replication=ReplicationSettings(**settings), clock_skew_seconds=clock_skew_seconds
+        )
         process = ProviderProcess(project=PROJECT).__enter__()
         processes.append(process)
         return Stack(emu, Engine(process, stack_config(emu)), process)
@@ -85,9 +87,10 @@ def test_gate_returns_once_the_edge_applied_then_edge_verification_passes(
 ) -> None:
     stack = make_stack(delay_seconds=3)
     stack.engine.up([hosting_provider()])
-    written = datetime.fromisoformat(stack.engine.outputs("exo")["changed_at"])
+    written = write_time(stack)
     stack.engine.up([hosting_provider(), gate(stack)])
     returned = datetime.now(written.tzinfo)
+    assert edge_holds_the_latest_version(stack)
     outs = stack.engine.outputs("gate")
     assert returned - written >= timedelta(seconds=3)
     applied = datetime.fromisoformat(edge_status(outs)["last_status_report"])
@@ -103,11 +106,38 @@ def test_gate_returns_once_the_edge_applied_then_edge_verification_passes(
 def test_stale_up_to_date_does_not_open_the_gate(make_stack: Callable[..., Stack]) -> None:
     stack = make_stack(delay_seconds=2, stale_window_seconds=1.5)
     stack.engine.up([hosting_provider()])
-    written = datetime.fromisoformat(stack.engine.outputs("exo")["changed_at"])
+    written = write_time(stack)
     [status] = stack.emu.run_cmdlet("Get-CsManagementStoreReplicationStatus", EDGE)
     assert status.properties["UpToDate"] is True  # the stale report, about the old version
     stack.engine.up([hosting_provider(), gate(stack)])
     assert datetime.now(written.tzinfo) - written >= timedelta(seconds=2)
+    assert edge_holds_the_latest_version(stack)
+
+
+@pytest.mark.parametrize("skew", [180.0, -180.0], ids=["server-ahead", "server-behind"])
+def test_a_skewed_server_clock_neither_opens_the_gate_early_nor_holds_it_shut(
+    make_stack: Callable[..., Stack], skew: float
+) -> None:
+    """Three minutes either way: ahead, a stale report's time would look newer than a
+    client-side change time; behind, every real report would look older than it."""
+    stack = make_stack(clock_skew_seconds=skew, delay_seconds=1.5, stale_window_seconds=1.0)
+    stack.engine.up([hosting_provider()])
+    [status] = stack.emu.run_cmdlet("Get-CsManagementStoreReplicationStatus", EDGE)
+    assert status.properties["UpToDate"] is True  # the stale report, about the old version
+    started = time.monotonic()
+    assert stack.engine.up([hosting_provider(), gate(stack)]).ops["gate"] == "create"
+    assert edge_holds_the_latest_version(stack)
+    assert time.monotonic() - started < 10  # well inside the gate's 20 s deadline
+
+
+def write_time(stack: Stack) -> datetime:
+    """When the server applied the last write (its clock; unskewed here)."""
+    return stack.emu.audit.writes()[-1].time
+
+
+def edge_holds_the_latest_version(stack: Stack) -> bool:
+    service = stack.emu.service
+    return service.replication.applied_version(EDGE, service.now()) == service.store.version
 
 
 def test_broken_replica_fails_at_the_deadline_with_the_per_replica_message(

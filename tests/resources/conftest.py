@@ -37,9 +37,10 @@ def plain_config(emu: Emulator) -> dict[str, Any]:
 
 
 def store_state(emu: Emulator) -> Any:
-    """Everything the Central Management Store holds, for before/after comparisons
-    (an emptied collection and one never created hold the same)."""
-    return {k: v for k, v in dump_data(emu.service.store.snapshot()).items() if v}
+    """Everything the Central Management Store and the directory (users) hold, for
+    before/after comparisons (an emptied collection and one never created hold the same)."""
+    held = {**dump_data(emu.service.store.snapshot()), **dump_data(emu.service.directory)}
+    return {k: v for k, v in held.items() if v}
 
 
 @dataclass

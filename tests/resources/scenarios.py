@@ -139,7 +139,7 @@ SCENARIOS = [
         updated={"policy_name": "OWA", "users": ["sip:alice@contoso.com", "carol@contoso.com"]},
         out_of_band=("Grant-CsExternalAccessPolicy", ("bob@contoso.com",), {"PolicyName": None}),
         drifted_output=("users", ["sip:alice@contoso.com"]),
-        read_live=_users_with("Tag:OWA"),
+        read_live=_users_with("OWA"),  # Get-CsUser shows the bare tag name
         desired_live=["sip:alice@contoso.com", "sip:bob@contoso.com"],
         setup=_new_tag_policy,
     ),

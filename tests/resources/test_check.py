@@ -6,7 +6,7 @@ at all: validation must not need one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -109,7 +109,7 @@ CASES: list[tuple[str, tuple[type[LyncResource], type[LyncProvider]], dict[str, 
         EDGE,
         {"allow_martians": True},
         "allow_martians",
-        "not a parameter of Set-CsAccessEdgeConfiguration in Lync Server 2013",
+        "not a parameter of Set-CsAccessEdgeConfiguration on Lync Server 2013",
     ),
     (
         "TLS count out of range",
@@ -181,3 +181,85 @@ def test_valid_inputs_are_normalized(engine: Engine) -> None:
     assert engine.preview([declared]).ops == {"ok": "create"}
     checked = engine.provider.check(engine.urn(declared), {}, dict(declared.inputs)).inputs
     assert checked["identity"] == "Tag:owa"
+
+
+@pytest.fixture(scope="module")
+def versioned() -> Iterator[Callable[[str | None], Engine]]:
+    """An engine whose stack sets lync:serverVersion (None: unset). One provider process per
+    value: the SDK configures a provider once per process, as one process serves one stack."""
+    processes: dict[str | None, ProviderProcess] = {}
+
+    def engine(version: str | None) -> Engine:
+        if version not in processes:
+            processes[version] = ProviderProcess(project=PROJECT).__enter__()
+        config = {"lync:serverVersion": version} if version is not None else {}
+        return Engine(processes[version], config)
+
+    yield engine
+    for process in processes.values():
+        process.stop()
+
+
+def edge_preview(engine: Engine, **inputs: Any) -> None:
+    engine.preview([declare(AccessEdgeConfig, "edge", AccessEdgeConfigProvider(), inputs)])
+
+
+@pytest.mark.parametrize("version", ["2015", "2019", "SE"])
+def test_skype_for_business_parameters_pass_check_from_2015_on(
+    versioned: Callable[[str | None], Engine], version: str
+) -> None:
+    edge_preview(
+        versioned(version),
+        dns_srv_cache_record_count=50,
+        skype_search_url="https://skypegraph.skype.com/search/v1.0/",
+    )
+
+
+@pytest.mark.parametrize("version", [None, "2013"])
+def test_skype_for_business_parameters_are_refused_on_lync_2013_naming_key_and_version(
+    versioned: Callable[[str | None], Engine], version: str | None
+) -> None:
+    with pytest.raises(CheckFailedError) as caught:
+        edge_preview(versioned(version), dns_srv_cache_record_count=50, allow_federated_users=True)
+    failures = dict(caught.value.failures)
+    assert set(failures) == {"dns_srv_cache_record_count"}
+    reason = failures["dns_srv_cache_record_count"]
+    assert "DnsSrvCacheRecordCount" in reason and "Skype for Business Server 2015" in reason
+    assert "lync:serverVersion 2013" in reason and "Lync Server 2013" in reason
+
+
+def test_an_unknown_server_version_is_a_check_failure_naming_the_key(
+    versioned: Callable[[str | None], Engine],
+) -> None:
+    with pytest.raises(CheckFailedError) as caught:
+        edge_preview(versioned("2012"), allow_federated_users=True)
+    [(prop, reason)] = caught.value.failures
+    assert prop == "serverVersion"
+    assert "lync:serverVersion" in reason and "2012" in reason and "2019" in reason
+
+
+@pytest.mark.parametrize(
+    ("version", "inputs", "warned"),
+    [
+        ("2019", {"enable_xmpp_access": True}, "XMPP federation was removed"),
+        ("SE", {"enable_xmpp_access": True}, "XMPP federation was removed"),
+        ("2013", {"enable_public_cloud_access": True}, "public IM connectivity service has ended"),
+    ],
+)
+def test_retired_features_are_accepted_with_a_warning(
+    versioned: Callable[[str | None], Engine], version: str, inputs: dict[str, Any], warned: str
+) -> None:
+    engine = versioned(version)
+    before = engine.provider.stderr.count(warned)
+    declared = declare(
+        ExternalAccessPolicy, "p", ExternalAccessPolicyProvider(), {"identity": "tag:x", **inputs}
+    )
+    assert engine.preview([declared]).ops == {"p": "create"}
+    assert engine.provider.stderr.count(warned) == before + 1
+
+
+def test_xmpp_on_lync_2013_is_not_warned_about(versioned: Callable[[str | None], Engine]) -> None:
+    engine = versioned("2013")
+    inputs = {"identity": "tag:x", "enable_xmpp_access": True}
+    engine.preview([declare(ExternalAccessPolicy, "p", ExternalAccessPolicyProvider(), inputs)])
+    assert "XMPP" not in engine.provider.stderr

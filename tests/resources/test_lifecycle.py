@@ -13,6 +13,8 @@ from tests.resources.scenarios import EXCHANGE_ONLINE, SCENARIOS, Scenario
 from tests.support.engine import Declaration, ProviderError, declare
 
 ids = [s.name for s in SCENARIOS]
+# New-CsHostingProvider's mandatory booleans besides Enabled (ODP: Required: True).
+NEW_HOSTING_PROVIDER_MANDATORY = {"EnabledSharedAddressSpace": True, "HostsOCSUsers": False}
 
 
 def decl(s: Scenario, inputs: dict[str, object] | None = None) -> Declaration:
@@ -127,7 +129,7 @@ def test_existing_objects_need_adopt(
 ) -> None:
     cmdlet, positional, named = existing
     if cmdlet == "New-CsHostingProvider":
-        named = {**named, "Enabled": False}
+        named = {**named, **NEW_HOSTING_PROVIDER_MANDATORY, "Enabled": False}
     stack.emu.run_cmdlet(cmdlet, *positional, **named)
     writes = stack.writes()
     with pytest.raises(ProviderError) as caught:
@@ -142,7 +144,11 @@ def test_existing_objects_need_adopt(
 
 def test_adopting_a_provider_with_another_proxy_is_refused(stack: Stack) -> None:
     stack.emu.run_cmdlet(
-        "New-CsHostingProvider", "Exchange Online", ProxyFqdn="old.example.com", Enabled=True
+        "New-CsHostingProvider",
+        "Exchange Online",
+        ProxyFqdn="old.example.com",
+        Enabled=True,
+        **NEW_HOSTING_PROVIDER_MANDATORY,
     )
     adopt = declare(
         HostingProvider, "exo", HostingProviderProvider(), {**EXCHANGE_ONLINE, "adopt": True}

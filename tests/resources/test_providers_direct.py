@@ -76,7 +76,12 @@ def test_errors_name_resource_cmdlet_server_words_and_fix(
 ) -> None:
     provider = configured(HostingProviderProvider)
     lync_emulator.run_cmdlet(
-        "New-CsHostingProvider", "Other", ProxyFqdn="exap.um.outlook.com", Enabled=True
+        "New-CsHostingProvider",
+        "Other",
+        ProxyFqdn="exap.um.outlook.com",
+        Enabled=True,
+        EnabledSharedAddressSpace=True,
+        HostsOCSUsers=False,
     )
     with pytest.raises(LyncResourceError) as caught:
         provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
