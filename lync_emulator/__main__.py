@@ -14,8 +14,47 @@ from collections.abc import Sequence
 from types import FrameType
 
 from lync_emulator.emulator import DEFAULT_USERS, Emulator
-from lync_emulator.replication import ReplicationSettings
+from lync_emulator.replication import DEFAULT_REPLICAS, ReplicationSettings
 from lync_emulator.versions import DEFAULT_VERSION, ServerVersion
+
+
+def _ordinal(text: str) -> int:
+    """N of "the Nth": a whole number from 1."""
+    try:
+        nth = int(text)
+    except ValueError:
+        nth = 0
+    if nth < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, not {text!r}")
+    return nth
+
+
+def _cmdlet_and_count(text: str) -> tuple[str, int]:
+    """``CMDLET[:N]`` as ``--drop-reply-after`` takes it; N defaults to 1."""
+    cmdlet, _, count = text.partition(":")
+    if not cmdlet.strip():
+        raise argparse.ArgumentTypeError(f"expected CMDLET or CMDLET:N, not {text!r}")
+    return cmdlet.strip(), _ordinal(count) if count else 1
+
+
+def _replica_fqdn(role: str) -> str:
+    return next(spec.fqdn for spec in DEFAULT_REPLICAS if spec.role == role)
+
+
+def _replica(text: str) -> str:
+    """A replica's FQDN, refused unless the deployment has it: a typo would flag none."""
+    if text.casefold() not in {spec.fqdn.casefold() for spec in DEFAULT_REPLICAS}:
+        known = ", ".join(spec.fqdn for spec in DEFAULT_REPLICAS)
+        raise argparse.ArgumentTypeError(f"no replica is called {text!r}; use {known}")
+    return text
+
+
+_FRONTEND_FQDN, _EDGE_FQDN = _replica_fqdn("frontend"), _replica_fqdn("edge")
+_REPLICAS_EPILOG = (
+    f"Replicas: the front end's is {_FRONTEND_FQDN} and the Edge's {_EDGE_FQDN}. "
+    "Get-CsManagementStoreReplicationStatus reports them by these FQDNs, and "
+    "--broken-replica and --stalled-replica name them the same way (case-insensitively)."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A stand-in Lync Server 2013 or Skype for Business Server (front end and "
         "Edge) speaking WS-Management and PowerShell remoting on loopback, for tests, "
         "benchmarks and local deployments.",
+        epilog=_REPLICAS_EPILOG,
     )
     server = parser.add_argument_group("server")
     server.add_argument(
@@ -97,17 +137,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     repl.add_argument(
         "--broken-replica",
+        type=_replica,
         action="append",
         default=[],
         metavar="FQDN",
-        help="a replica that never catches up and reports blank status; repeatable",
+        help=f"a replica that never catches up and reports blank status, e.g. {_EDGE_FQDN}; "
+        "repeatable",
     )
     repl.add_argument(
         "--stalled-replica",
+        type=_replica,
         action="append",
         default=[],
         metavar="FQDN",
-        help="a replica that applies only forced full pushes; repeatable",
+        help=f"a replica that applies only forced full pushes, e.g. {_FRONTEND_FQDN}; repeatable",
     )
     repl.add_argument(
         "--forced-push-delay",
@@ -147,6 +190,40 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="reject the first N authentications",
     )
+    faults.add_argument(
+        "--drop-reply-after",
+        type=_cmdlet_and_count,
+        action="append",
+        default=[],
+        metavar="CMDLET[:N]",
+        help="the Nth invocation of CMDLET (1) runs and commits, but the request that would "
+        "carry its outcome gets no answer: the connection is closed; repeatable",
+    )
+    faults.add_argument(
+        "--fail-write",
+        type=_ordinal,
+        action="append",
+        default=[],
+        metavar="N",
+        help="the Nth invocation of a cmdlet that writes fails with a terminating error and "
+        "applies nothing; repeatable",
+    )
+    faults.add_argument(
+        "--hold-replies",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="every cmdlet runs at once but its answer is held this long after it started, "
+        "Receive answering WSMan TimedOut meanwhile, as for a slow cmdlet (0: off)",
+    )
+    faults.add_argument(
+        "--outage",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="for this long from start, answer every HTTP request with 503 Service "
+        "Unavailable, as HTTP.sys does while IIS's application pool is down (0)",
+    )
     return parser
 
 
@@ -165,9 +242,11 @@ def _users(args: argparse.Namespace) -> dict[str, str]:
     return users
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run until a signal arrives; exit status 0 on a clean stop."""
-    args = _parser().parse_args(argv)
+def emulator_from(args: argparse.Namespace) -> Emulator:
+    """The emulator the parsed command line asks for, its fault switches set, not started.
+
+    The outage window starts here, a moment before the listeners do.
+    """
     emulator = Emulator(
         auth=args.auth,
         tls=args.tls,
@@ -195,6 +274,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator.faults.fail_next_requests(args.fail_requests)
     emulator.faults.drop_next_connections(args.drop_connections)
     emulator.faults.reject_next_authentications(args.reject_auth)
+    for cmdlet, nth in args.drop_reply_after:
+        emulator.faults.drop_reply_after(cmdlet, nth)
+    for nth in args.fail_write:
+        emulator.faults.fail_write(nth)
+    if args.hold_replies > 0:
+        emulator.faults.hold_replies(args.hold_replies)
+    if args.outage > 0:
+        emulator.faults.outage_for(args.outage)
+    return emulator
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until a signal arrives; exit status 0 on a clean stop."""
+    emulator = emulator_from(_parser().parse_args(argv))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

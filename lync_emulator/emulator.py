@@ -3,6 +3,7 @@
 ``with Emulator() as emu:`` starts a front end (``/OcsPowershell``) and an Edge (``/wsman``)
 on ephemeral ports; both run cmdlets against the same :class:`CmdletService`, and each knows
 its role, which is how an Edge's ``-LocalStore`` read sees only what has replicated to it.
+:meth:`Emulator.restart` restarts both as a server reboot would, on the same ports.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lync_emulator.auth import Authenticator
 from lync_emulator.counters import Counters
 from lync_emulator.endpoint import RoleEndpoint
 from lync_emulator.faults import Faults
-from lync_emulator.http import WSManHTTPServer
+from lync_emulator.http import DEFAULT_TIMEOUT_S, WSManHTTPServer
 from lync_emulator.invocation import (
     Caller,
     CmdletService,
@@ -56,8 +57,10 @@ class Emulator:
     ``replication``, ``state_path``, ``audit_path``, ``version`` (``"2013"`` default,
     ``"2015"``, ``"2019"``, ``"SE"``) and ``clock_skew_seconds`` (the server clock's offset
     from the real one, either way; ``service.clock_skew_seconds`` changes it at runtime).
-    ``max_receive_wait_s`` caps how long a Receive waits before answering TimedOut, and
-    ``ca_bundle_path`` chooses where the TLS certificate is written.
+    ``max_receive_wait_s`` caps how long a Receive waits before answering TimedOut;
+    ``http_timeout_s`` is HTTP.sys's idle, header, body and drain timers (2 minutes each, as
+    on Windows; tests of slow clients shorten it); ``ca_bundle_path`` chooses where the TLS
+    certificate is written.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Emulator:
         service: CmdletService | None = None,
         ca_bundle_path: str | None = None,
         max_receive_wait_s: float = 20.0,
+        http_timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.users = dict(users if users is not None else DEFAULT_USERS)
         if not self.users:
@@ -101,8 +105,8 @@ class Emulator:
         self.faults = Faults(
             latency_ms=latency_ms,
             open_cost_ms=open_cost_ms,
-            forget_shells=self.restart,
-            service=self.service,
+            forget_shells=self.forget_shells,
+            service_faults=lambda: self.service.faults,
         )
         self._certificate: Certificate | None = (
             make_certificate(host, ca_bundle_path) if tls else None
@@ -110,28 +114,40 @@ class Emulator:
         self._authenticator = Authenticator(
             auth, self.users, reject=self.faults.take_auth_rejection
         )
+        self._max_receive_wait_s = max_receive_wait_s
+        self._http_timeout_s = http_timeout_s
         self._tables: dict[Role, ShellTable] = {}
         self._servers: dict[Role, WSManHTTPServer] = {}
-        roles = {Role.FRONTEND: port, **({Role.EDGE: edge_port} if edge else {})}
-        for role, wanted_port in roles.items():
+        self._bind({Role.FRONTEND: port, **({Role.EDGE: edge_port} if edge else {})})
+        self._started = False
+
+    def _bind(self, ports: Mapping[Role, int]) -> None:
+        """Build each role's shell table, request path and listener, bound to its port."""
+        for role, wanted_port in ports.items():
             table = ShellTable(
                 role,
                 self.service,
                 caller_for=self._caller_for,
                 counters=self.counters,
+                replies=self.faults.replies,
                 open_cost_s=self.faults.open_cost_s,
+            )
+            endpoint = WSManEndpoint(
+                table, machine=self.host, max_receive_wait_s=self._max_receive_wait_s
             )
             app = RoleEndpoint(
                 role,
-                WSManEndpoint(table, machine=host, max_receive_wait_s=max_receive_wait_s),
-                self._authenticator,
-                self.faults,
-                self.counters,
+                PATHS[role],
+                endpoint=endpoint,
+                authenticator=self._authenticator,
+                faults=self.faults,
+                counters=self.counters,
             )
             tls_context = self._certificate.server_context() if self._certificate else None
             self._tables[role] = table
-            self._servers[role] = WSManHTTPServer((host, wanted_port), app, tls=tls_context)
-        self._started = False
+            self._servers[role] = WSManHTTPServer(
+                (self.host, wanted_port), app, tls=tls_context, timeout_s=self._http_timeout_s
+            )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -166,7 +182,31 @@ class Emulator:
         self.stop()
 
     def restart(self) -> None:
-        """Forget every shell, as a restarted server would; the store survives."""
+        """Restart the servers, as a reboot or an IIS reset would, on the same ports.
+
+        Both listeners stop (open connections are cut), cmdlets still running finish, every
+        shell is forgotten, and the state model is what the restarted process loads
+        (:meth:`CmdletService.restarted`): with a ``state_path``, a fresh service read from the
+        file, with the same users, version and replication settings; without one, the store
+        in memory goes on. Clients holding a pool get WSMan's "shell not found" fault
+        (0x8033805B) on its next use and must open a new one. Counters, fault switches, the
+        certificate and the audit log (the tests' instruments) carry over. Only a running
+        emulator restarts: :meth:`stop` removed its certificate and NTLM account files.
+        """
+        if not self._started:
+            raise RuntimeError("only a running emulator can restart; start it first")
+        ports = {role: server.port for role, server in self._servers.items()}
+        for server in self._servers.values():
+            server.stop()
+        for table in self._tables.values():
+            table.close(wait=True)
+        self.service = self.service.restarted()
+        self._bind(ports)
+        for server in self._servers.values():
+            server.start()
+
+    def forget_shells(self) -> None:
+        """Lose every shell while listeners and store stay: clients see faults on next use."""
         for table in self._tables.values():
             table.forget_all()
 

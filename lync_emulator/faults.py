@@ -2,21 +2,26 @@
 
 Tests and benchmarks flip these from Python (``emu.faults``) and the command line sets them
 at start. Each one-shot fault is a countdown consumed by the request path, so "the next 3
-requests fail" means exactly three, whichever threads serve them.
+requests fail" means exactly three, whichever threads serve them. What happens to a
+pipeline's answer (lost, held) is :mod:`lync_emulator.replies`'s; failing the Nth invocation
+or write needs to know the cmdlets, so the state model owns it (``ServiceFaults``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from typing import Any
+
+from lync_emulator.invocation import ServiceFaults
+from lync_emulator.replies import ReplyFaults
 
 
 class Faults:
     """Thread-safe fault switches shared by every role of one emulator.
 
-    ``forget_shells`` is wired by the emulator to drop every shell table (a server restart);
-    ``service`` is the state model, which owns failing the Nth invocation of a cmdlet.
+    ``forget_shells`` is wired by the emulator to drop every shell table; ``service_faults``
+    returns the current state model's switches (a restart replaces the model, not them).
     """
 
     def __init__(
@@ -25,17 +30,19 @@ class Faults:
         latency_ms: float = 0,
         open_cost_ms: float = 0,
         forget_shells: Callable[[], None] = lambda: None,
-        service: Any = None,
+        service_faults: Callable[[], ServiceFaults],
     ) -> None:
         self._lock = threading.Lock()
         self.latency_ms = latency_ms
         self.open_cost_ms = open_cost_ms
+        self.replies = ReplyFaults()
         self._forget_shells = forget_shells
-        self._service = service
+        self._service_faults = service_faults
         self._http_errors = 0
         self._drops = 0
         self._auth_rejections = 0
         self._reject_all_auth = False
+        self._outage_until = 0.0
 
     def fail_next_requests(self, count: int = 1) -> None:
         """Answer the next ``count`` HTTP requests with a bare 500 (no WSMan fault body)."""
@@ -57,20 +64,62 @@ class Faults:
         with self._lock:
             self._reject_all_auth = enabled
 
+    def outage_for(self, seconds: float) -> None:
+        """Answer every HTTP request of every role with 503 for the next ``seconds``.
+
+        HTTP.sys answers 503 "The service is unavailable" itself while IIS's application pool
+        is stopped (IIS substatus 503.0, "application pool unavailable"); the request never
+        reaches WinRM or PowerShell. Shells survive: the switch models the window, not a
+        crash (add :meth:`Emulator.restart` for that).
+        """
+        if seconds < 0:
+            raise ValueError(f"an outage cannot last {seconds} seconds")
+        with self._lock:
+            self._outage_until = time.monotonic() + seconds
+
+    def end_outage(self) -> None:
+        """End the outage now."""
+        with self._lock:
+            self._outage_until = 0.0
+
     def forget_shells(self) -> None:
-        """Lose every open shell, as a restarted server would."""
+        """Lose every open shell (the listeners and the store stay as they are)."""
         self._forget_shells()
 
     def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
         """Make the ``nth`` next invocation of ``cmdlet`` fail (delegated to the state model)."""
-        self._service.fail_invocation(cmdlet, nth)
+        self._service_faults().fail_invocation(cmdlet, nth)
+
+    def fail_write(self, nth: int = 1) -> None:
+        """Make the ``nth`` next invocation of a writing cmdlet fail, unapplied (delegated to
+        the state model, which knows which cmdlets write)."""
+        self._service_faults().fail_write(nth)
+
+    def drop_reply_after(self, cmdlet: str, nth: int = 1, *, outage_s: float = 0.0) -> None:
+        """The ``nth`` next invocation of ``cmdlet`` runs and commits, but the HTTP exchange
+        carrying its outcome gets no answer; with ``outage_s``, an :meth:`outage_for` that
+        long starts at that moment (see :mod:`lync_emulator.replies`)."""
+        self.replies.drop_reply_after(cmdlet, nth, outage_s=outage_s)
+
+    def hold_replies(self, seconds: float, cmdlet: str | None = None) -> None:
+        """Hold answers of pipelines (of ``cmdlet``, or all) ``seconds`` after they start;
+        Receives meanwhile answer TimedOut (see :mod:`lync_emulator.replies`)."""
+        self.replies.hold_replies(seconds, cmdlet)
+
+    def release_replies(self) -> None:
+        """Deliver every held answer now and hold no more."""
+        self.replies.release_replies()
 
     def clear(self) -> None:
-        """Switch every fault off (latency and open cost included)."""
+        """Switch every fault off: latency, open cost, outage, countdowns, lost and held
+        answers, and the state model's failing invocations and writes."""
         with self._lock:
             self.latency_ms = self.open_cost_ms = 0
             self._http_errors = self._drops = self._auth_rejections = 0
             self._reject_all_auth = False
+            self._outage_until = 0.0
+        self.replies.clear()
+        self._service_faults().clear()
 
     # -- consumed by the request path ---------------------------------------------------
 
@@ -96,6 +145,11 @@ class Faults:
             if self._reject_all_auth:
                 return True
         return self._take("_auth_rejections")
+
+    def in_outage(self) -> bool:
+        """Whether the server is in an outage window now."""
+        with self._lock:
+            return time.monotonic() < self._outage_until
 
     def latency_s(self) -> float:
         return self.latency_ms / 1000

@@ -113,9 +113,34 @@ class Caller:
     rbac_role: str = "CsAdministrator"
 
 
+class ServiceFaults(Protocol):
+    """Fault switches only the state model can honour: they need to know the cmdlets."""
+
+    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
+        """The ``nth`` next invocation of ``cmdlet`` fails with a terminating error."""
+        ...
+
+    def fail_write(self, nth: int = 1) -> None:
+        """The ``nth`` next invocation of any writing cmdlet fails, applying nothing."""
+        ...
+
+    def clear(self) -> None:
+        """No invocation fails any more."""
+        ...
+
+
 class CmdletService(Protocol):
     """What the protocol front needs from the state model."""
 
+    @property
+    def faults(self) -> ServiceFaults:
+        """The state model's fault switches; the same object across :meth:`restarted`."""
+        ...
+
     def invoke(self, role: Role, statements: list[Statement], caller: Caller) -> InvocationResult:
         """Run the statements in order, as one PowerShell pipeline would."""
+        ...
+
+    def restarted(self) -> CmdletService:
+        """The state model as the server process has it after a restart."""
         ...

@@ -6,6 +6,12 @@ thread produces. Pipelines run the seam's :class:`CmdletService` on a worker thr
 the lock, so a slow cmdlet blocks neither its pool nor the HTTP thread that started it; a
 Receive that waits too long answers TimedOut, as WinRM does, and pypsrp retries.
 
+A fault switch may decide at a pipeline's start what becomes of its answer
+(:mod:`lync_emulator.replies`): held, so Receives answer TimedOut until it is due, or lost,
+so the Receive that would deliver its final state raises :class:`~lync_emulator.wsman.ReplyLost`
+and gets no HTTP answer at all. Pipelines run on Command (once their input is complete), so
+by the time that Receive comes the cmdlet has committed.
+
 Speed matters here (the emulator must never be a benchmark's bottleneck) and most of an
 invocation's server time is psrpcore (de)serializing, so the hot path avoids work a real
 server does not do either: workers are pooled threads handed their job only after the
@@ -40,7 +46,7 @@ from psrpcore import (
     SetMinRunspacesEvent,
     StreamType,
 )
-from psrpcore.types import PSInvocationState, RunspacePoolState
+from psrpcore.types import PSInvocationState, PSRPMessageType, RunspacePoolState
 from psrpcore.types._base import add_note_property
 
 from lync_emulator import wsman
@@ -53,6 +59,7 @@ from lync_emulator.invocation import (
     Role,
     Statement,
 )
+from lync_emulator.replies import ReplyFaults, ReplyPlan
 from lync_emulator.values import error_record, statements_from, to_psobject
 
 # Size of the PSRP payloads queued for Receive; several are packed per envelope.
@@ -105,6 +112,7 @@ class _Pipeline:
     pipe: ServerPipeline
     got_input: bool = False
     started: bool = False
+    reply: ReplyPlan = field(default_factory=ReplyPlan)
 
     @property
     def finished(self) -> bool:
@@ -141,7 +149,8 @@ class ShellTable:
     """The :class:`~lync_emulator.wsman.ShellBackend` for one role.
 
     ``caller_for`` maps the authenticated account to its Lync RBAC role; ``open_cost_s`` is
-    read on every Create so fault injection can change it at runtime.
+    read on every Create so fault injection can change it at runtime; ``replies`` decides
+    what becomes of each pipeline's answer.
     """
 
     def __init__(
@@ -151,21 +160,29 @@ class ShellTable:
         *,
         caller_for: Callable[[str], Caller],
         counters: Counters,
+        replies: ReplyFaults,
         open_cost_s: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.role = role
         self.service = service
         self.caller_for = caller_for
         self.counters = counters
+        self.replies = replies
         self.open_cost_s = open_cost_s
         self._lock = threading.Lock()
         self._shells: dict[str, Shell] = {}
         self._workers = ThreadPoolExecutor(_MAX_WORKERS, thread_name_prefix=f"{role}-pipeline")
+        replies.subscribe(self._wake_all)
 
-    def close(self) -> None:
-        """Forget every shell and let the pipeline workers exit once idle."""
+    def close(self, *, wait: bool = False) -> None:
+        """Forget every shell and let the pipeline workers exit once idle.
+
+        ``wait`` also waits for cmdlets still running, so that whatever they commit lands
+        before the caller goes on (a restart reloading the store from its file).
+        """
+        self.replies.unsubscribe(self._wake_all)
         self.forget_all()
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        self._workers.shutdown(wait=wait, cancel_futures=True)
 
     # -- table --------------------------------------------------------------------------
 
@@ -195,6 +212,14 @@ class ShellTable:
                 shell.cond.notify_all()
             self.counters.add(Counter.SHELLS_OPEN, self.role, -1)
         return shell
+
+    def _wake_all(self) -> None:
+        """Let every waiting Receive look again (held answers were released)."""
+        with self._lock:
+            shells = list(self._shells.values())
+        for shell in shells:
+            with shell.cond:
+                shell.cond.notify_all()
 
     def forget_all(self) -> None:
         """Lose every shell, as a server restart would; clients see faults on next use."""
@@ -256,9 +281,12 @@ class ShellTable:
                 if pid is not None and record is None:
                     raise wsman.invalid_request(f"unknown CommandId {command_id}")
                 queue = shell.queues.setdefault(pid, deque())
-                if queue or (record is not None and record.finished):
-                    break
                 remaining = deadline - time.monotonic()
+                if queue or (record is not None and record.finished):
+                    held = self.replies.held_for(record.reply.hold) if record else 0.0
+                    if held <= 0:
+                        break
+                    remaining = min(remaining, held)  # answer TimedOut, as for a slow cmdlet
                 if remaining <= 0:
                     raise wsman.timed_out()
                 shell.cond.wait(remaining)
@@ -274,6 +302,8 @@ class ShellTable:
             if record is not None and record.finished and not queue:
                 result.done = True
                 self._prune(shell, record)
+                if record.reply.lost:
+                    raise wsman.ReplyLost(record.reply.outage_s)
             return result
 
     def signal(self, shell_id: str, command_id: str, code: str) -> None:
@@ -355,6 +385,7 @@ class ShellTable:
         _mark_running(record.pipe)
         metadata = record.pipe.metadata
         statements = statements_from(metadata.commands if metadata is not None else [])
+        record.reply = self.replies.plan([statement.command for statement in statements])
         refusal = NO_INPUT if record.got_input else None
         return [_Job(shell, record, statements, self.caller_for(shell.owner), refusal)]
 
@@ -405,13 +436,8 @@ def _write(pipe: ServerPipeline, result: InvocationResult, activity: str) -> Non
     for warning in result.warnings:
         pipe.write_warning(warning)
     for error in result.errors:
-        record = error_record(error, activity)
-        pipe.write_error(
-            record.Exception,
-            record.CategoryInfo,
-            record.TargetObject,
-            record.FullyQualifiedErrorId,
-        )
+        # Not pipe.write_error: it rebuilds the record, losing its escaped ToString.
+        pipe.prepare_message(error_record(error, activity), PSRPMessageType.ErrorRecord)
     if result.terminating is None:
         pipe.complete()
     else:

@@ -24,6 +24,7 @@ from typing import Any
 
 from lync_emulator import cmdlets
 from lync_emulator.audit import AuditEntry, AuditLog, Outcome
+from lync_emulator.cmdlet_faults import CmdletFaults
 from lync_emulator.cmdlets.base import Cmdlet, Invocation
 from lync_emulator.cmdlets.binding import Bound, bind
 from lync_emulator.cmdlets.errors import CmdletError
@@ -157,10 +158,35 @@ class LyncService:
             lock=self._lock,
             state=state["replication"] if state else None,
         )
+        self._audit_path = audit_path
         self.audit = AuditLog(audit_path)
-        self._calls: dict[str, int] = {}
-        self._faults: dict[str, set[int]] = {}
+        self.faults = CmdletFaults()
         self._persist()
+
+    def restarted(self) -> LyncService:
+        """This deployment's state model as a restarted server process loads it.
+
+        With a ``state_path``, a fresh service reads the persisted file, with the same
+        replicas, replication settings, version and clock (skew included), as a new process
+        on the same machine would. The audit log and the fault switches carry over: they are
+        the tests' instruments, not server state. Without a state file there is nothing to
+        load, so the store is kept in memory: the same service goes on.
+        """
+        if self._state_path is None:
+            return self
+        with self._lock:
+            service = LyncService(
+                replicas=self.replication.replicas,
+                replication=self.replication.settings,
+                state_path=self._state_path,
+                audit_path=self._audit_path,
+                clock=self._clock,
+                clock_skew_seconds=self._skew,
+                version=self.version,
+            )
+        service.audit = self.audit
+        service.faults = self.faults
+        return service
 
     def now(self) -> float:
         """The server's clock: the real clock plus the skew."""
@@ -187,15 +213,6 @@ class LyncService:
     def frontend_replica_fqdn(self) -> str:
         """The replica that ``-LocalStore`` reads on the frontend and local roles."""
         return self.replication.fqdn_for(Role.FRONTEND)
-
-    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
-        """Make the ``nth`` next invocation of ``cmdlet`` fail with an ``InjectedFault``."""
-        found = cmdlets.find(cmdlet)
-        if found is None or nth < 1:
-            raise ValueError(f"cannot inject a fault into invocation {nth} of {cmdlet!r}")
-        key = found.name.casefold()
-        with self._lock:
-            self._faults.setdefault(key, set()).add(self._calls.get(key, 0) + nth)
 
     def run(
         self,
@@ -233,18 +250,6 @@ class LyncService:
             raise _pipeline_refused(cmdlet.name)
         return cmdlet
 
-    def _count_call(self, cmdlet: Cmdlet) -> None:
-        key = cmdlet.name.casefold()
-        count = self._calls[key] = self._calls.get(key, 0) + 1
-        if count in self._faults.get(key, set()):
-            self._faults[key].discard(count)
-            raise CmdletError(
-                f"Injected fault: invocation {count} of {cmdlet.name} fails, as the "
-                "emulator's fault switch requested.",
-                "InjectedFault",
-                "OperationStopped",
-            )
-
     @staticmethod
     def _check_rbac(role: Role, caller: Caller, cmdlet: Cmdlet) -> None:
         # Lync RBAC governs remote administration only; the Edge and a local shell are not
@@ -273,7 +278,7 @@ class LyncService:
         wrote = False
         try:
             cmdlet = self._resolve(role, statement)
-            self._count_call(cmdlet)
+            self.faults.count(cmdlet)
             self._check_rbac(role, caller, cmdlet)
             bound = bind(cmdlet.params, cmdlet.sets, statement.parameters, version=self.version)
             refusal = _edge_refusal(cmdlet, bound) if role is Role.EDGE else None

@@ -109,14 +109,29 @@ def to_psobject(obj: LyncObject) -> PSObject:
         prop = PSNoteProperty(name)
         prop.set_value(to_clixml(value), ps)
         adapted.append(prop)
-    # psrpcore escapes <S> values but writes <ToString> raw, so a control character would
-    # make the whole message unparseable; escape it as CLIXML does (pypsrp unescapes it).
-    ps.PSObject.to_string = _serialize_string(obj.to_string)
+    ps.PSObject.to_string = clixml_to_string(obj.to_string)
     return ps
 
 
+def clixml_to_string(text: str) -> str:
+    """A ``<ToString>`` value encoded as MS-PSRP requires (2.2.5.2.4: "Contents of the
+    string MUST be encoded as described in section 2.2.5.3.2").
+
+    psrpcore encodes every ``<S>`` that way but writes ``<ToString>`` raw, so a control
+    character (BEL, ESC, NUL) made the whole message invalid XML and a literal ``_x0041_``
+    read back as ``A``. Encoded here, control characters travel as ``_xHHHH_`` and the
+    underscore of a literal ``_x`` as ``_x005F_``, as Windows PowerShell's serializer writes
+    them; the client decodes both.
+    """
+    return _serialize_string(text)
+
+
 def error_record(error: ErrorInfo, activity: str) -> ErrorRecord:
-    """An ErrorRecord carrying what clients classify on: FQID, category, exception type."""
+    """An ErrorRecord carrying what clients classify on: FQID, category, exception type.
+
+    Write it with ``prepare_message``: psrpcore's ``write_error`` builds a record of its own
+    and would lose the encoded ToString.
+    """
     exception = NETException(Message=error.message, HResult=-2146233087)
     exception.PSObject.type_names = [
         error.exception_type,
@@ -124,7 +139,7 @@ def error_record(error: ErrorInfo, activity: str) -> ErrorRecord:
         "System.Object",
     ]
     category = ErrorCategory.__members__.get(error.category, ErrorCategory.NotSpecified)
-    return ErrorRecord(
+    record = ErrorRecord(
         Exception=exception,
         CategoryInfo=ErrorCategoryInfo(
             Category=category,
@@ -136,3 +151,6 @@ def error_record(error: ErrorInfo, activity: str) -> ErrorRecord:
         TargetObject=error.target,
         FullyQualifiedErrorId=error.fully_qualified_error_id,
     )
+    # An ErrorRecord's ToString is its message (PowerShell's ErrorRecord.ToString()).
+    record.PSObject.to_string = clixml_to_string(error.message)
+    return record

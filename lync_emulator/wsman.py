@@ -48,8 +48,10 @@ SIGNAL_CTRL_C = "powershell/signal/ctrl_c"
 COMMAND_STATE_DONE = _SHELL + "CommandState/Done"
 COMMAND_STATE_RUNNING = _SHELL + "CommandState/Running"
 
-# What the server assumes when a request omits the header: WinRM's own defaults.
-DEFAULT_MAX_ENVELOPE_SIZE = 153600
+# WinRM's MaxEnvelopeSizekb (MS-WSMV 2.2.4.10: "The default value SHOULD be 500") times
+# 1,024: the largest envelope the service answers, the size it assumes when a request states
+# none or more (MS-WSMV 3.1.4.1.7), and the limit on the requests it processes (ibid.).
+MAX_ENVELOPE_SIZE = 500 * 1024
 DEFAULT_OPERATION_TIMEOUT_S = 60.0
 # Room for the response envelope around the base64 streams in a ReceiveResponse.
 _ENVELOPE_OVERHEAD = 2048
@@ -58,6 +60,20 @@ _STREAM_OVERHEAD = 160
 
 def _q(prefix: str, name: str) -> str:
     return f"{{{NS[prefix]}}}{name}"
+
+
+# Characters XML 1.0 cannot carry at all (section 2.2, Char): C0 controls other than tab,
+# newline and carriage return, surrogates, U+FFFE and U+FFFF.
+_NOT_XML_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text safe inside an XML element or attribute of an envelope built as text.
+
+    Fault reasons can quote what a client sent; a control character there would make the
+    whole fault unparseable, so it becomes U+FFFD (our choice: WSMan has no escape for it).
+    """
+    return escape(_NOT_XML_CHAR.sub("\ufffd", text), {'"': "&quot;"})
 
 
 class WSManFaultError(Exception):
@@ -73,6 +89,19 @@ class WSManFaultError(Exception):
         self.subcode = subcode
         self.reason = reason
         self.sender = sender
+
+
+class ReplyLost(Exception):  # noqa: N818 - an event, not an error of the request
+    """The backend decided this request's answer is lost in transit (a fault switch).
+
+    :meth:`WSManEndpoint.handle` lets it through so the HTTP layer can close the connection
+    without answering: whatever the request did on the server stays done. ``outage_s`` is
+    how long the server is then down.
+    """
+
+    def __init__(self, outage_s: float = 0.0) -> None:
+        super().__init__("the answer is lost in transit")
+        self.outage_s = outage_s
 
 
 def timed_out() -> WSManFaultError:
@@ -157,12 +186,36 @@ def parse_duration(text: str | None) -> float:
     )
 
 
-def parse_request(data: bytes) -> Request:
-    """Parse a SOAP envelope; anything malformed becomes a fault, never an exception."""
+class _NoDoctype(ET.TreeBuilder):
+    """ElementTree's builder, refusing a document type declaration.
+
+    SOAP 1.2 Part 1 section 5: "A SOAP message MUST NOT contain a Document Type
+    Declaration." Refusing it before its entities expand also keeps an entity bomb from
+    costing the server anything.
+    """
+
+    def doctype(self, name: str | None, pubid: str | None, system: str | None) -> None:
+        raise invalid_request("a SOAP message must not contain a document type declaration")
+
+
+def _parse_xml(data: bytes) -> ET.Element:
+    # Expat fetches no external entities, and _NoDoctype refuses internal ones.
+    parser = ET.XMLParser(target=_NoDoctype())  # noqa: S314
     try:
-        root = ET.fromstring(data)  # noqa: S314 - stdlib expat does not fetch external entities
+        parser.feed(data)
+        root: ET.Element = parser.close()
     except ET.ParseError as exc:
         raise invalid_request(str(exc)) from None
+    return root
+
+
+def parse_request(data: bytes) -> Request:
+    """Parse a SOAP envelope; anything malformed becomes a fault, never an exception.
+
+    A MaxEnvelopeSize the client omits, or states above the service's, is the service's
+    (MS-WSMV 3.1.4.1.7).
+    """
+    root = _parse_xml(data)
     if root.tag != _q("s", "Envelope"):
         raise invalid_request("the root element is not a SOAP 1.2 Envelope")
     header = root.find("s:Header", NS)
@@ -180,21 +233,25 @@ def parse_request(data: bytes) -> Request:
     except ValueError:
         raise invalid_request("MaxEnvelopeSize is not an integer") from None
     body = root.find("s:Body", NS)
+    envelope = min(max_envelope, MAX_ENVELOPE_SIZE) if max_envelope > 0 else MAX_ENVELOPE_SIZE
     return Request(
         action=header.findtext("wsa:Action", "", NS).strip(),
         message_id=message_id,
         resource_uri=header.findtext("wsman:ResourceURI", "", NS).strip(),
         shell_id=shell_id,
-        max_envelope_size=max_envelope if max_envelope > 0 else DEFAULT_MAX_ENVELOPE_SIZE,
+        max_envelope_size=envelope,
         operation_timeout_s=parse_duration(header.findtext("wsman:OperationTimeout", None, NS)),
         body=body[0] if body is not None and len(body) else None,
     )
 
 
 def relates_to_of(data: bytes) -> str | None:
-    """Best-effort MessageID of a request that failed to parse, so its fault can relate to it."""
-    match = re.search(rb"MessageID[^>]*>\s*([^<\s]+)\s*<", data[:8192])
-    return match.group(1).decode("ascii", "replace") if match else None
+    """Best-effort MessageID of a request that failed to parse, so its fault can relate to it.
+
+    Only printable ASCII is taken: the bytes are the client's and unchecked.
+    """
+    match = re.search(rb"MessageID[^>]*>\s*([!-;=-~]+)\s*<", data[:8192])
+    return match.group(1).decode("ascii") if match else None
 
 
 _ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
@@ -206,11 +263,11 @@ def _envelope(action: str, relates_to: str | None, body: ET.Element | None) -> b
     Every request answers with one of these, and building the header as elements cost
     more than serializing a typical body.
     """
-    relates = f"<wsa:RelatesTo>{escape(relates_to)}</wsa:RelatesTo>" if relates_to else ""
+    relates = f"<wsa:RelatesTo>{xml_text(relates_to)}</wsa:RelatesTo>" if relates_to else ""
     content = ET.tostring(body, encoding="unicode") if body is not None else ""
     return (
         f'<s:Envelope xmlns:s="{NS["s"]}" xmlns:wsa="{NS["wsa"]}"><s:Header>'
-        f"<wsa:Action>{escape(action)}</wsa:Action>"
+        f"<wsa:Action>{xml_text(action)}</wsa:Action>"
         f"<wsa:MessageID>uuid:{str(uuid.uuid4()).upper()}</wsa:MessageID>"
         f"<wsa:To>{_ANONYMOUS}</wsa:To>{relates}</s:Header>"
         f"<s:Body>{content}</s:Body></s:Envelope>"
@@ -223,7 +280,7 @@ def build_fault(
     """The SOAP fault envelope, with the WSManFaultError detail pypsrp reads the code from."""
     # Built as text: the subcode's ``w:`` prefix must be declared, which ElementTree
     # would not do for a prefix that only appears inside element text.
-    relates = f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>" if relates_to else ""
+    relates = f"<a:RelatesTo>{xml_text(relates_to)}</a:RelatesTo>" if relates_to else ""
     side = "s:Sender" if fault.sender else "s:Receiver"
     return (
         f'<s:Envelope xmlns:s="{NS["s"]}" xmlns:a="{NS["wsa"]}" xmlns:w="{NS["wsman"]}" '
@@ -231,10 +288,10 @@ def build_fault(
         f"<a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>"
         f"<a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>{relates}</s:Header>"
         f"<s:Body><s:Fault><s:Code><s:Value>{side}</s:Value>"
-        f"<s:Subcode><s:Value>{escape(fault.subcode)}</s:Value></s:Subcode></s:Code>"
-        f'<s:Reason><s:Text xml:lang="en-US">{escape(fault.reason)}</s:Text></s:Reason>'
-        f'<s:Detail><f:WSManFault Code="{fault.code}" Machine="{escape(machine)}">'
-        f"<f:Message>{escape(fault.reason)}</f:Message></f:WSManFault></s:Detail>"
+        f"<s:Subcode><s:Value>{xml_text(fault.subcode)}</s:Value></s:Subcode></s:Code>"
+        f'<s:Reason><s:Text xml:lang="en-US">{xml_text(fault.reason)}</s:Text></s:Reason>'
+        f'<s:Detail><f:WSManFault Code="{fault.code}" Machine="{xml_text(machine)}">'
+        f"<f:Message>{xml_text(fault.reason)}</f:Message></f:WSManFault></s:Detail>"
         f"</s:Fault></s:Body></s:Envelope>"
     ).encode()
 
@@ -292,7 +349,8 @@ class ShellBackend(Protocol):
     def receive(
         self, shell_id: str, command_id: str | None, budget: int, timeout_s: float
     ) -> ReceiveResult:
-        """Wait up to ``timeout_s`` for output; raise ``timed_out()`` if none came."""
+        """Wait up to ``timeout_s`` for output; raise ``timed_out()`` if none came, or
+        :class:`ReplyLost` when the answer is to be lost in transit."""
         ...
 
     def signal(self, shell_id: str, command_id: str, code: str) -> None:
@@ -336,7 +394,7 @@ class WSManEndpoint:
 
     def handle(self, data: bytes, user: str) -> tuple[int, bytes]:
         """Answer one envelope from an authenticated ``user``: ``(200, response)`` or
-        ``(500, fault)``."""
+        ``(500, fault)``; :class:`ReplyLost` passes through (no answer at all)."""
         relates_to: str | None = None
         try:
             request = parse_request(data)
@@ -349,6 +407,8 @@ class WSManEndpoint:
             return 200, _envelope(request.action + "Response", relates_to, body)
         except WSManFaultError as fault:
             return 500, build_fault(fault, relates_to or relates_to_of(data), self.machine)
+        except ReplyLost:
+            raise
         except Exception as exc:  # a bug must reach the client as a fault, not a dead socket
             bug = internal_error(f"{type(exc).__name__}: {exc}")
             return 500, build_fault(bug, relates_to or relates_to_of(data), self.machine)

@@ -6,6 +6,7 @@ tested alone; it has a handful of cmdlets with the shapes the real model returns
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -33,36 +34,70 @@ lync_emulator = pytest_plugin.lync_emulator
 make_lync_emulator = pytest_plugin.make_lync_emulator
 
 THING = "Microsoft.Rtc.Management.WritableConfig.Fake.Thing"
+# New-CsHostingProvider's mandatory parameters (ODP: Identity, ProxyFqdn, Enabled,
+# EnabledSharedAddressSpace, HostsOCSUsers), for wire tests that need one write.
+FABRIKAM: dict[str, Any] = {
+    "Identity": "Fabrikam",
+    "ProxyFqdn": "sip.fabrikam.com",
+    "Enabled": True,
+    "EnabledSharedAddressSpace": False,
+    "HostsOCSUsers": False,
+}
+# The default account's Basic credentials, for raw HTTP requests.
+BASIC_AUTH = "Basic " + base64.b64encode(b"lab\\admin:Secret123!").decode()
+
+
+class FakeFaults:
+    """The fake's injected failures: only the Nth invocation of a cmdlet."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+
+    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
+        self.failures[cmdlet.lower()] = nth
+
+    def fail_write(self, nth: int = 1) -> None:
+        raise NotImplementedError("the fake has no writing cmdlets")
+
+    def clear(self) -> None:
+        self.failures.clear()
+
+    def fails_now(self, name: str) -> bool:
+        if name not in self.failures:
+            return False
+        self.failures[name] -= 1
+        if self.failures[name]:
+            return False
+        del self.failures[name]
+        return True
 
 
 class FakeService:
-    """Cmdlets: Get-Thing [-Count n] [-Name s], Set-Thing -Name s, Fail-Thing, Slow-Thing.
+    """Cmdlets: Get-Thing [-Count n], Set-Thing -Name s, Echo-Thing, Echo-Error -Value v,
+    Fail-Thing, Slow-Thing.
 
     ``calls`` records every invocation (role, statements, caller) for assertions;
-    ``gate`` holds Slow-Thing until a test releases it.
+    ``gate`` holds Slow-Thing until a test releases it. A restart keeps the fake as it is.
     """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.calls: list[tuple[Role, list[Statement], Caller]] = []
         self.gate = threading.Event()
-        self.failures: dict[str, int] = {}
+        self.faults = FakeFaults()
 
-    def fail_invocation(self, cmdlet: str, nth: int) -> None:
-        self.failures[cmdlet.lower()] = nth
+    def restarted(self) -> FakeService:
+        return self
 
     def invoke(self, role: Role, statements: list[Statement], caller: Caller) -> InvocationResult:
         self.calls.append((role, statements, caller))
         statement = statements[0]
         name = statement.command.lower()
         params = {(k or "").lower(): v for k, v in statement.parameters}
-        if name in self.failures:
-            self.failures[name] -= 1
-            if self.failures[name] == 0:
-                del self.failures[name]
-                return InvocationResult(
-                    terminating=ErrorInfo("injected", "Injected,Fake", "NotSpecified")
-                )
+        if self.faults.fails_now(name):
+            return InvocationResult(
+                terminating=ErrorInfo("injected", "Injected,Fake", "NotSpecified")
+            )
         if name == "get-thing":
             count = int(params.get("count", 1))
             return InvocationResult(output=[self.thing(i, role, caller) for i in range(count)])
@@ -77,6 +112,12 @@ class FakeService:
             return InvocationResult(output=[self.named(params["name"])])
         if name == "echo-thing":
             return InvocationResult(output=[self.named(params.get("value"), params)])
+        if name == "echo-error":
+            value = params["value"]
+            error = ErrorInfo(f"bad {value}", "Bad,Echo-Error", "InvalidArgument", value)
+            return InvocationResult(
+                warnings=[f"careful {value}"], errors=[error], terminating=error
+            )
         if name == "fail-thing":
             return InvocationResult(
                 output=[self.named("before")],

@@ -108,7 +108,7 @@ def test_local_role_writes_and_is_not_subject_to_rbac() -> None:
 def test_fail_nth_invocation() -> None:
     service = make_service()
     ok(_new(service, "A"))
-    service.fail_invocation("set-cshostingprovider", nth=2)
+    service.faults.fail_invocation("set-cshostingprovider", nth=2)
     ok(service.run("frontend", "Set-CsHostingProvider", "A", Enabled=False))
     err = failed(
         service.run("frontend", "Set-CsHostingProvider", "A", Enabled=True), "InjectedFault"
@@ -119,7 +119,28 @@ def test_fail_nth_invocation() -> None:
     assert one(service.run("frontend", "Get-CsHostingProvider", "A"))["Enabled"] is False
     ok(service.run("frontend", "Set-CsHostingProvider", "A", Enabled=True))
     with pytest.raises(ValueError, match="Get-Nothing"):
-        service.fail_invocation("Get-Nothing")
+        service.faults.fail_invocation("Get-Nothing")
+
+
+def test_fail_nth_write_counts_only_writing_cmdlets_and_applies_nothing() -> None:
+    service = make_service()
+    service.faults.fail_write(2)
+    ok(_new(service, "A"))  # write 1
+    ok(service.run("frontend", "Get-CsHostingProvider", "A"))  # a read does not count
+    version = service.store.version
+    err = failed(
+        service.run("frontend", "Set-CsHostingProvider", "A", Enabled=False), "InjectedFault"
+    )
+    assert "write 2 (Set-CsHostingProvider)" in err.message
+    assert service.store.version == version  # not applied
+    assert one(service.run("frontend", "Get-CsHostingProvider", "A"))["Enabled"] is True
+    assert service.audit.entries("Set-CsHostingProvider")[-1].wrote is False
+    ok(service.run("frontend", "Set-CsHostingProvider", "A", Enabled=False))  # write 3
+    service.faults.fail_write(1)
+    service.faults.clear()
+    ok(_new(service, "B"))
+    with pytest.raises(ValueError):
+        service.faults.fail_write(0)
 
 
 def test_audit_records_every_invocation() -> None:
@@ -220,6 +241,29 @@ def test_pending_forced_push_survives_a_restart(tmp_path) -> None:
     second = LyncService(state_path=path, replication=settings, clock=clock)
     clock.advance(30)
     assert len(ok(second.run("edge", "Get-CsHostingProvider", LocalStore=None))) == 1
+
+
+def test_restarted_reloads_the_file_with_the_same_settings_and_instruments(tmp_path) -> None:
+    clock = FakeClock()
+    settings = ReplicationSettings(delay_seconds=60)
+    first = LyncService(
+        state_path=tmp_path / "cms.json", replication=settings, clock=clock, version="2019"
+    )
+    first.clock_skew_seconds = -90  # changed at runtime, like the machine's clock
+    ok(_new(first, "Kept"))
+    first.faults.fail_invocation("Get-CsHostingProvider")
+    second = first.restarted()
+    assert second is not first and second.store is not first.store
+    assert (second.version, second.replication.settings, second.now()) == (
+        first.version,
+        settings,
+        clock() - 90,
+    )
+    assert second.faults is first.faults and second.audit is first.audit
+    failed(second.run("frontend", "Get-CsHostingProvider", "Kept"), "InjectedFault")
+    assert one(second.run("frontend", "Get-CsHostingProvider", "Kept"))["Identity"] == "Kept"
+    in_memory = make_service()
+    assert in_memory.restarted() is in_memory  # no file: nothing to reload
 
 
 def test_concurrent_invocations_are_serialised() -> None:

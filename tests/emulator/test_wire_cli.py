@@ -11,11 +11,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
+from pypsrp.exceptions import WinRMTransportError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from lync_emulator.__main__ import _parser
+from lync_emulator.__main__ import _parser, emulator_from
 from lync_emulator.versions import ServerVersion
+
+from .conftest import client, run
 
 EDGE = "edge01.contoso.local"
 
@@ -112,9 +116,66 @@ def test_cli_help_describes_every_option() -> None:
         "--open-cost-ms",
         "--version {2013,2015,2019,SE}",
         "--clock-skew SECONDS",
+        "--drop-reply-after CMDLET[:N]",
+        "--fail-write N",
+        "--hold-replies SECONDS",
+        "--outage SECONDS",
     ]:
         assert option in out
     assert "(negative: behind)" in out
+    # The replicas, by the FQDNs --broken-replica and --stalled-replica take.
+    flat = " ".join(out.split())
+    assert "front end's is fe01.contoso.local and the Edge's edge01.contoso.local" in flat
+    assert "--broken-replica and --stalled-replica name them the same way" in flat
+
+
+def test_cli_fault_flags_set_the_switches() -> None:
+    args = _parser().parse_args(
+        [
+            "--drop-reply-after",
+            "Get-CsHostingProvider:2",
+            "--drop-reply-after",
+            "Get-CsUser",
+            "--fail-write",
+            "1",
+            "--hold-replies",
+            "0.3",
+            "--outage",
+            "60",
+        ]
+    )
+    assert args.drop_reply_after == [("Get-CsHostingProvider", 2), ("Get-CsUser", 1)]
+    with emulator_from(args) as emu:
+        with pytest.raises(WinRMTransportError) as info:
+            RunspacePool(client(emu)).open()
+        assert info.value.code == 503  # --outage
+        emu.faults.end_outage()
+        with RunspacePool(client(emu)) as pool:
+            with pytest.raises(requests.exceptions.ConnectionError):
+                run(pool, "Get-CsUser")  # --drop-reply-after Get-CsUser
+            started = time.monotonic()
+            assert run(pool, "Get-CsHostingProvider").output == []
+            assert time.monotonic() - started >= 0.3  # --hold-replies
+            with pytest.raises(requests.exceptions.ConnectionError):
+                run(pool, "Get-CsHostingProvider")  # its second invocation
+            emu.faults.release_replies()
+            failed = run(pool, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=True)
+            assert failed.streams.error[0].fq_error.startswith("InjectedFault,")  # --fail-write
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--broken-replica", "edge01"],
+        ["--stalled-replica", "fe02.contoso.local"],
+        ["--fail-write", "0"],
+        ["--drop-reply-after", "Get-CsUser:0"],
+        ["--drop-reply-after", ":2"],
+    ],
+)
+def test_cli_refuses_unknown_replicas_and_bad_counts(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(argv)
 
 
 def test_cli_parses_versions_case_insensitively_and_negative_skews() -> None:

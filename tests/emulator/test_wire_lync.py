@@ -221,3 +221,15 @@ def test_audit_records_wire_invocations(lync_emulator: Emulator, fe: RunspacePoo
     run(fe, "Get-CsUser")
     entry = lync_emulator.audit.entries("Get-CsUser")[-1]
     assert entry.role == "frontend" and entry.username == "lab\\admin"
+
+
+def test_the_nth_write_fails_unapplied_and_reads_do_not_count(
+    lync_emulator: Emulator, fe: RunspacePool
+) -> None:
+    lync_emulator.faults.fail_write(2)
+    assert not run(fe, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=True).had_errors
+    assert props(run(fe, "Get-CsAccessEdgeConfiguration"))["AllowFederatedUsers"] is True
+    failed = run(fe, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=False)
+    assert failed.had_errors and error_of(failed).fq_error.startswith("InjectedFault,")
+    assert props(run(fe, "Get-CsAccessEdgeConfiguration"))["AllowFederatedUsers"] is True
+    assert not run(fe, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=False).had_errors
