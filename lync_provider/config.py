@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -34,6 +35,7 @@ KEYS: dict[str, str] = {
     "encryption": "LYNC_ENCRYPTION",
     "importModule": "LYNC_IMPORT_MODULE",
     "operationTimeout": "LYNC_OPERATION_TIMEOUT",
+    "connectTimeout": "LYNC_CONNECT_TIMEOUT",
     "serverVersion": "LYNC_SERVER_VERSION",
 }
 SECRET_KEYS = frozenset({"password", "edgePassword"})
@@ -119,22 +121,33 @@ def _endpoint(
         "encryption": str(get("encryption") or "auto").lower(),
     }
     if get("caBundle"):
-        fields["ca_bundle"] = get("caBundle")
+        bundle = Path(str(get("caBundle"))).expanduser()
+        if not bundle.is_file():
+            raise ValueError(
+                f"{NAMESPACE}:caBundle: {str(bundle)!r} is not a file; give the path of the PEM "
+                "file of the CA that issued the servers' certificates"
+            )
+        fields["ca_bundle"] = str(bundle)
     if get("skipCertificateValidation") is not None:
         fields["verify_certificate"] = not flag(get("skipCertificateValidation"))
-    if get("operationTimeout"):
-        try:
-            fields["operation_timeout"] = float(get("operationTimeout"))
-        except ValueError:
-            raise ValueError(
-                f"{NAMESPACE}:operationTimeout: {get('operationTimeout')!r} is not a number of "
-                "seconds"
-            ) from None
+    for key, field in (
+        ("operationTimeout", "operation_timeout"),
+        ("connectTimeout", "connect_timeout"),
+    ):
+        if get(key):
+            fields[field] = _seconds(key, get(key))
     module = get("importModule")
     # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
     if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
         fields["import_module"] = module
     return EndpointSettings.model_validate(fields)
+
+
+def _seconds(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{NAMESPACE}:{key}: {value!r} is not a number of seconds") from None
 
 
 def load_server_version(get: Lookup) -> ServerVersion:

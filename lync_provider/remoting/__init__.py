@@ -20,6 +20,7 @@ from lync_provider.remoting.errors import (
     RemoteCommandError,
     ServerError,
     TransportError,
+    UnreadableReplyError,
     WriteOutcomeUnknownError,
 )
 from lync_provider.remoting.results import to_datetime
@@ -54,6 +55,7 @@ __all__ = [
     "SessionStats",
     "Switch",
     "TransportError",
+    "UnreadableReplyError",
     "WriteOutcomeUnknownError",
     "close_all_sessions",
     "session_for",

@@ -165,6 +165,17 @@ class OperationTimeoutError(ConnectionFailedError):
     default_hint = "raise the operation timeout, or check the server's load and event log"
 
 
+class UnreadableReplyError(TransportError):
+    """The server answered with a message the client could not parse (invalid CLIXML).
+
+    A transport error: the command may have run, so a write is settled by reading back."""
+
+    default_hint = (
+        "the server's answer is not valid PowerShell remoting XML; a value with control "
+        "characters (NUL, BEL, ESC) in it is the usual cause: remove them from the inputs"
+    )
+
+
 class WriteOutcomeUnknownError(TransportError):
     """A write failed in transit and reading back could not tell whether it took effect."""
 

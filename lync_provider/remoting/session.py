@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from xml.etree import ElementTree
 
 import requests
 from pypsrp.complex_objects import PSInvocationState
@@ -42,6 +43,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_before_delay,
     wait_exponential,
 )
 
@@ -55,6 +57,7 @@ from lync_provider.remoting.errors import (
     OperationTimeoutError,
     ServerError,
     TransportError,
+    UnreadableReplyError,
     WriteOutcomeUnknownError,
     classify,
 )
@@ -105,6 +108,16 @@ _ERROR_CATEGORIES = [
     "QuotaExceeded",
     "NotEnabled",
 ]
+
+# What pypsrp raises on a message it cannot parse (invalid XML, a fragment of the wrong type).
+_PARSE_FAILURES = (
+    ElementTree.ParseError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+)
 
 Records = list[dict[str, Any]]
 Confirm = Callable[[], bool]
@@ -165,7 +178,10 @@ class LyncSession:
 
         If the call fails in transit, ``confirm`` (a read-back that returns True when the
         change is in place) decides: applied means success, not applied means it is safe to
-        send once more. Without ``confirm`` the failure is raised as
+        send once more. The read-back is retried through transport failures for as long as
+        one operation may take (``operation_timeout``): a reply lost in a short outage must
+        not leave the outcome unknown after a second. Without ``confirm``, or when the
+        server stays unreadable that long, the failure is raised as
         :class:`WriteOutcomeUnknownError`. A shell the server had forgotten is different:
         the command was refused before it ran, so it is re-sent on a fresh pool.
         """
@@ -183,15 +199,28 @@ class LyncSession:
             if confirm is None:
                 raise unknown from err
             try:
-                applied = confirm()
+                applied = self._settle(confirm)
             except LyncRemotingError as unreadable:
-                unknown.add_note(f"Reading back failed too: {unreadable.summary}")
+                unknown.add_note(
+                    f"Reading back failed for {self.settings.operation_timeout:g} s too: "
+                    f"{unreadable.summary}"
+                )
                 raise unknown from err
             if applied:
                 log.warning("%s failed in transit but took effect: %s", _render(calls), err)
                 return []
             log.warning("%s failed in transit and did not take effect; sending it again", err)
             return self._run_reopening(calls)
+
+    def _settle(self, confirm: Confirm) -> bool:
+        """Run the read-back until it answers or the operation timeout has passed."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransportError),
+            stop=stop_before_delay(self.settings.operation_timeout),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        )
+        return retrying(confirm)
 
     @property
     def pipelines_held(self) -> int:
@@ -337,6 +366,17 @@ class LyncSession:
             error_type, summary = self._classify(err)
             raise error_type(
                 summary, endpoint=self.settings.display_url, command=_render(calls)
+            ) from err
+        except _PARSE_FAILURES as err:
+            # pypsrp met a message it cannot read; its own exception says nothing a person
+            # can act on (e.g. "'str' object has no attribute 'MESSAGE_TYPE'").
+            log.debug("unparseable reply from %s", self.settings.display_url, exc_info=True)
+            self._discard_pool(graceful=False)
+            raise UnreadableReplyError(
+                f"The server's answer could not be parsed ({type(err).__name__}: "
+                f"{_first_line(err)})",
+                endpoint=self.settings.display_url,
+                command=_render(calls),
             ) from err
 
     def _classify(self, err: BaseException) -> tuple[type[ConnectionFailedError], str]:

@@ -61,6 +61,17 @@ class ExternalAccessPolicyAssignmentSpec(Spec):
 
     @field_validator("users")
     @classmethod
+    def _one_user_each(cls, value: list[str]) -> list[str]:
+        wild = [user for user in value if "*" in user]
+        if wild:
+            raise ValueError(
+                f"{', '.join(map(repr, wild))}: a wildcard names many users, whose policies "
+                "would be replaced without a record of what each held; list each user"
+            )
+        return value
+
+    @field_validator("users")
+    @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
         seen = {user.casefold() for user in value}
         if len(seen) != len(value):
@@ -83,6 +94,13 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
             raise UserNotFoundError(
                 f"{self.kind}: user {user!r} was not found; name users by SIP address, "
                 "UPN, DOMAIN\\logon or display name, as Grant-CsExternalAccessPolicy accepts"
+            )
+        if len(records) > 1:
+            names = ", ".join(str(r.get("SipAddress") or r.get("Identity")) for r in records[:5])
+            raise LyncResourceError(
+                f"{self.kind}: {user!r} names {len(records)} users ({names}"
+                f"{', ...' if len(records) > 5 else ''}), and a grant to it would change "
+                "them all; name exactly one user, by SIP address or UPN"
             )
         policy = records[0].get("ExternalAccessPolicy")
         return canonical_policy_identity(policy) if policy else None

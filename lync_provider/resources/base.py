@@ -38,6 +38,7 @@ from lync_provider.config import (
     lookup_from,
 )
 from lync_provider.identities import canonical_policy_identity
+from lync_provider.logs import configure_from_environment
 from lync_provider.remoting import (
     CmdletCall,
     LyncRemotingError,
@@ -157,6 +158,7 @@ class LyncProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read the connection settings from the stack config (secrets already decrypted)."""
+        configure_from_environment()
         self._lookup = lookup_from(req.config)
         self._connections = load_connections(self._lookup)
 
@@ -271,11 +273,17 @@ class LyncProvider(ResourceProvider):
 
     @contextmanager
     def failing(self, action: str, target: str) -> Iterator[None]:
-        """Turn a remoting or configuration error into one message naming the resource."""
+        """Turn a remoting or configuration error into one message naming the resource.
+
+        The SDK's provider process sends the engine the whole formatted traceback of what a
+        provider method raised, so the cause is not chained: its text is in the message
+        once, and its traceback goes to the debug log (``LYNC_LOG_LEVEL=DEBUG``).
+        """
         try:
             yield
         except (LyncRemotingError, ConnectionConfigError) as err:
-            raise LyncResourceError(f"{self.kind} {target!r}: could not {action}.\n{err}") from err
+            log.debug("%s %r: could not %s", self.kind, target, action, exc_info=err)
+            raise LyncResourceError(f"{self.kind} {target!r}: could not {action}.\n{err}") from None
 
     @staticmethod
     def to_parameters(values: Mapping[str, Any]) -> dict[str, Any]:

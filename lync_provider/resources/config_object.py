@@ -4,7 +4,8 @@ Two kinds of object go through it:
 
 * *Owned* objects (a hosting provider, a site or tag policy) are created with ``New-`` and
   removed with ``Remove-``. If one with the same identity already exists, create fails and
-  says how to take it over, unless ``adopt=True``.
+  says how to take it over, unless ``adopt=True``: an adopted object is then treated like a
+  singleton, its prior values recorded and given back on delete, and it is never removed.
 * *Singletons* (the Global access edge configuration, the Global external access policy)
   always exist and cannot be removed. Create takes them over: it records the prior value of
   each property it manages in the ``prior_values`` output, then applies the desired values;
@@ -18,6 +19,7 @@ nothing for a failed create.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, ClassVar
@@ -37,13 +39,23 @@ from lync_provider.resources.base import (
     decode_map,
     encode_map,
 )
+from lync_provider.resources.journal import Entry, Journal
+
+log = logging.getLogger(__name__)
 
 PRIOR = "prior_values"
 CHANGED_AT = "changed_at"
+# Output marking an object that existed before this resource took it over (adopt=True).
+ADOPTED = "adopted"
 
 
 class ConfigObjectProvider(LyncProvider):
     """CRUD for one Lync configuration noun; subclasses name it and its quirks."""
+
+    @property
+    def journal(self) -> Journal:
+        """Where unfinished creates are recorded (see :mod:`journal`)."""
+        return Journal()
 
     # Properties sent to New- even when the program leaves them unset (documented defaults),
     # because New- would otherwise prompt for them, which fails in a remote session.
@@ -158,34 +170,72 @@ class ConfigObjectProvider(LyncProvider):
         """New-, adopt, or take over; the outputs are what the server then holds.
 
         The engine records nothing for a failed create, so a failure after the write is
-        undone first: a new object is removed, a singleton gets its prior values back.
+        undone first: a new object is removed, a taken-over one gets its prior values back.
+        What cannot be undone stays in the :class:`Journal`, which the next create reads: an
+        object that exists with exactly the journaled values is this resource's own, and
+        journaled prior values are the ones to restore.
         """
         identity = self.identity_of(props)
         desired = self.managed(props)
         changed_at = self.change_marker()
         with self.failing("create it", identity):
+            endpoint = self.connections().require_frontend().display_url
+            pending = self.journal.find(endpoint, self.kind, identity)
             live = self.get(identity)
             prior: dict[str, Any] | None = None
             undo: Callable[[], object] | None = None
+            adopted = False
             try:
-                if self.is_singleton(identity):
-                    if live is None:
-                        raise LyncResourceError(f"{self.spec.noun} {identity!r} is missing")
-                    prior = self.from_record(live, list(desired))
-                    undo = partial(self._restore_unless_unchanged, identity, prior)
-                    written = self.apply(identity, desired)
-                elif live is not None:
-                    written = self._adopt(props, identity, live)
-                else:
+                if live is None and self.is_singleton(identity):
+                    raise LyncResourceError(f"{self.spec.noun} {identity!r} is missing")
+                if live is None:
                     undo = partial(self._remove_if_created, identity)
+                    self.journal.record(endpoint, self.kind, identity, desired, None)
                     written = self._new(identity, desired)
+                elif not self.is_singleton(identity) and self._journaled_create(pending, live):
+                    log.warning(
+                        "%s %r exists exactly as an earlier create that could not finish "
+                        "wrote it; taking it over as created by this resource",
+                        self.kind,
+                        identity,
+                    )
+                    written = self.apply(identity, desired)
+                else:
+                    adopted = not self.is_singleton(identity)
+                    if adopted:
+                        self._check_adoptable(props, identity, live)
+                    prior = self._prior(live, desired, pending)
+                    undo = partial(self._restore_unless_unchanged, identity, prior)
+                    self.journal.record(endpoint, self.kind, identity, desired, prior)
+                    written = self.apply(identity, desired)
                 outs = self.outputs(props, written or self._read_back(identity), prior, changed_at)
             except (LyncRemotingError, LyncResourceError) as err:
                 # A New- refused as a duplicate created nothing, and the object is not ours.
-                if undo is not None and not isinstance(err, AlreadyExistsError):
-                    self._undo(undo, err)
+                duplicate = isinstance(err, AlreadyExistsError)
+                if duplicate or (undo is not None and self._undo(undo, err)):
+                    self.journal.discard(endpoint, self.kind, identity)
                 raise
+        if adopted:
+            outs[ADOPTED] = True
+        self.journal.discard(endpoint, self.kind, identity)
         return CreateResult(identity, outs)
+
+    def _prior(
+        self, live: Mapping[str, Any], desired: Mapping[str, Any], pending: Entry | None
+    ) -> dict[str, Any]:
+        """What the managed properties were before any write of ours: journaled values
+        from a create that could not finish win over what the server holds now."""
+        prior = self.from_record(live, list(desired))
+        if pending is not None and pending.prior is not None:
+            prior.update({k: v for k, v in pending.prior.items() if k in prior})
+        return prior
+
+    def _journaled_create(self, pending: Entry | None, live: Mapping[str, Any]) -> bool:
+        """Whether ``live`` is what an earlier, unfinished New- of this resource wrote."""
+        if pending is None or pending.prior is not None:
+            return False
+        found = self.from_record(live, list(pending.desired))
+        return not self.changed_properties(found, pending.desired)
 
     def _remove_if_created(self, identity: str) -> None:
         """It did not exist before our New-; if it exists now, New- took effect."""
@@ -196,21 +246,26 @@ class ConfigObjectProvider(LyncProvider):
         if not self._matches(identity, prior):
             self.apply(identity, prior)
 
-    def _undo(self, undo: Callable[[], object], cause: Exception) -> None:
+    def _undo(self, undo: Callable[[], object], cause: Exception) -> bool:
+        """Run the undo; False (noted on ``cause``) when it failed too."""
         try:
             undo()
         except LyncRemotingError as err:
             cause.add_note(f"Undoing the partial change failed as well: {err}")
+            return False
+        return True
 
-    def _adopt(
+    def _check_adoptable(
         self, props: Mapping[str, Any], identity: str, live: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
+    ) -> None:
         if not props.get("adopt"):
             raise LyncResourceError(
                 f"{self.kind} {identity!r} already exists on the server. To manage the "
-                "existing object with Pulumi, set adopt=True on this resource (create will "
-                f"then converge it to the declared values); or remove it with "
-                f"Remove-{self.spec.noun} -Identity {identity!r}, or choose another identity."
+                "existing object with Pulumi, set adopt=True on this resource (with the "
+                "reference program: `pulumi config set lync:adoptExisting true`); create then "
+                "converges it to the declared values, and destroy gives it back its values "
+                f"as they were. Or remove it with Remove-{self.spec.noun} -Identity "
+                f"{identity!r}, or choose another identity."
             )
         found = self.from_record(live, sorted(self.replace_on & props.keys()))
         fixed = self.changed_properties(found, {k: props[k] for k in found})
@@ -221,7 +276,10 @@ class ConfigObjectProvider(LyncProvider):
                 f"({', '.join(f'{k}={found[k]!r}' for k in fixed)}), which Set-{self.spec.noun} "
                 "cannot change. Remove the existing object first, or declare its values."
             )
-        return self.apply(identity, self.managed(props))
+
+    def _takes_over(self, identity: str, props: Mapping[str, Any]) -> bool:
+        """Singletons and adopted objects are given back, never removed."""
+        return self.is_singleton(identity) or bool(props.get(ADOPTED))
 
     def read(self, id_: str, props: Any) -> ReadResult:
         """Live values of the managed properties; an owned object that vanished is gone."""
@@ -245,7 +303,7 @@ class ConfigObjectProvider(LyncProvider):
         prior: dict[str, Any] | None = None
         changed_at = self.change_marker()
         with self.failing("update it", identity):
-            if self.is_singleton(identity):
+            if self._takes_over(identity, olds):
                 prior = decode_map(olds.get(PRIOR), "property")
                 newly = [k for k in desired if k not in prior]
                 if newly:
@@ -256,13 +314,16 @@ class ConfigObjectProvider(LyncProvider):
                 written = self.apply(identity, desired)
             live = written or self._read_back(identity)
             outs = self.outputs(news, live, prior, changed_at)
+        if olds.get(ADOPTED):
+            outs[ADOPTED] = True
         return UpdateResult(outs)
 
     def delete(self, id_: str, props: Any) -> None:
-        """Remove an owned object (already gone is fine); give a singleton its prior values."""
+        """Remove an object this resource created (already gone is fine); give a singleton
+        or an adopted object its prior values back."""
         identity = id_ or self.identity_of(props)
         with self.failing("delete it", identity):
-            if self.is_singleton(identity):
+            if self._takes_over(identity, props):
                 self.apply(identity, decode_map(props.get(PRIOR), "property"))
             else:
                 self._remove(identity)

@@ -19,7 +19,7 @@ from lync_provider.identities import canonical_policy_identity, same_identity
 from lync_provider.resources.base import Spec
 from lync_provider.resources.config_object import ConfigObjectProvider
 from lync_provider.resources.resource import LyncResource
-from lync_provider.resources.types import PolicyIdentity
+from lync_provider.resources.types import PolicyIdentity, Text
 
 
 class ExternalAccessPolicySpec(Spec):
@@ -30,7 +30,7 @@ class ExternalAccessPolicySpec(Spec):
     noun: ClassVar[str] = "CsExternalAccessPolicy"
 
     identity: PolicyIdentity
-    description: str | None = None
+    description: Text | None = None
     enable_federation_access: bool | None = None
     enable_outside_access: bool | None = None
     enable_public_cloud_access: bool | None = None
@@ -71,9 +71,10 @@ class ExternalAccessPolicy(LyncResource, module="lync", name="ExternalAccessPoli
     """An external access policy at Global, site or tag scope.
 
     Outputs: the managed properties' live values, the canonical ``identity``, and for Global
-    ``prior_values`` (restored on delete).
+    or an adopted site/tag policy ``prior_values`` (restored on delete; an adopted policy is
+    never removed, and says so in ``adopted``).
     """
 
     args_type = ExternalAccessPolicyArgs
     provider_type = ExternalAccessPolicyProvider
-    extra_outputs = ("prior_values", "changed_at")
+    extra_outputs = ("prior_values", "changed_at", "adopted")

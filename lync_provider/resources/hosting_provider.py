@@ -75,9 +75,10 @@ class HostingProvider(LyncResource, module="lync", name="HostingProvider"):
     """A Lync hosting provider (federation partner), e.g. Exchange Online.
 
     ``adopt=True`` takes over a provider that already exists with this identity instead of
-    failing; destroy then removes it like one Pulumi created.
+    failing; its values are recorded (``prior_values``, ``adopted``) and destroy gives them
+    back instead of removing it.
     """
 
     args_type = HostingProviderArgs
     provider_type = HostingProviderProvider
-    extra_outputs = ("changed_at",)
+    extra_outputs = ("changed_at", "prior_values", "adopted")

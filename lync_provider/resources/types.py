@@ -43,7 +43,16 @@ def _https_url(value: str) -> str:
     return value
 
 
+# A bare word that names a scope is a typo for one, not the name of a tag policy.
+_SCOPE_WORDS = frozenset({"site", "tag", "global:", "service", "user"})
+
+
 def _policy_identity(value: str) -> str:
+    if value.strip().casefold() in _SCOPE_WORDS or value.strip().casefold().startswith("global:"):
+        raise ValueError(
+            f"{value!r} would be read as a per-user (tag) policy of that name; write "
+            "'Global', 'site:<site name>' or 'tag:<policy name>'"
+        )
     return canonical_policy_identity(value)
 
 
@@ -53,10 +62,31 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _control_characters(value: str, allowed: str = "") -> str:
+    """Refuse C0 control characters (and DEL): no Lync identity or user name holds one, and a
+    NUL cannot travel in PowerShell remoting's XML at all."""
+    found = sorted(
+        {f"U+{ord(c):04X}" for c in value if (c < " " or c == "\x7f") and c not in allowed}
+    )
+    if found:
+        raise ValueError(f"contains control characters ({', '.join(found)}); remove them")
+    return value
+
+
+def _text(value: str) -> str:
+    return _control_characters(value, allowed="\t\n\r")
+
+
 Fqdn = Annotated[str, AfterValidator(_fqdn)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
-Name = Annotated[str, Field(max_length=256), AfterValidator(_not_blank)]
-PolicyIdentity = Annotated[str, AfterValidator(_policy_identity)]
+Name = Annotated[
+    str, Field(max_length=256), AfterValidator(_not_blank), AfterValidator(_control_characters)
+]
+# Free text (a description): line breaks and tabs are fine, other control characters are not.
+Text = Annotated[str, AfterValidator(_text)]
+PolicyIdentity = Annotated[
+    str, AfterValidator(_control_characters), AfterValidator(_policy_identity)
+]
 VerificationLevel = Annotated[
     Literal["AlwaysVerifiable", "AlwaysUnverifiable", "UseSourceVerification"],
     _enum("verification level", VERIFICATION_LEVELS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import logging
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from lync_provider.remoting import (
     ReadOnlyStoreError,
     Secret,
     TransportError,
+    UnreadableReplyError,
     WriteOutcomeUnknownError,
     session_for,
 )
@@ -256,7 +258,7 @@ def test_a_write_whose_read_back_fails_too_is_reported_as_unknown(
 
     with pytest.raises(WriteOutcomeUnknownError) as caught:
         session.write(new_provider("x1"), confirm=applied)
-    assert "Reading back failed too" in "\n".join(caught.value.__notes__)
+    assert "Reading back failed for" in "\n".join(caught.value.__notes__)
 
 
 def test_slow_server_hits_the_operation_timeout(
@@ -419,3 +421,37 @@ def test_pools_are_closed_at_process_exit(lync_emulator: Emulator) -> None:
     assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == 1
     assert lync_emulator.counters[Counter.POOLS_CLOSED, "frontend"] == 1
     assert lync_emulator.shells_open() == 0
+
+
+class _GarblingHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with 200 and a body that is not XML: a broken server or proxy."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>\x07"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_answer_that_cannot_be_parsed_is_a_typed_error_naming_the_cmdlet() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GarblingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/OcsPowershell"
+        session = LyncSession(settings_for_url(url, operation_timeout=5))
+        with pytest.raises(UnreadableReplyError) as caught:
+            session.read(CmdletCall("Get-CsHostingProvider", {"Identity": "a\x07b"}))
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = str(caught.value)
+    assert "could not be parsed" in text and "Get-CsHostingProvider" in text
+    assert url in text and "control characters" in text
+    assert text.startswith("The server's answer could not be parsed")

@@ -137,9 +137,16 @@ def test_existing_objects_need_adopt(
     assert "already exists" in str(caught.value) and "adopt=True" in str(caught.value)
     assert stack.writes() == writes
     assert stack.engine.state == {}
+    handmade = store_state(stack.emu)
     assert stack.engine.up([decl(s, {**s.inputs, "adopt": True})]).ops == {s.name: "create"}
     assert s.read_live(stack.emu) == s.desired_live
+    assert stack.engine.outputs(s.name)["adopted"] is True
     assert stack.engine.up([decl(s, {**s.inputs, "adopt": True})]).ops == {s.name: "same"}
+    # Issue 14: destroy gives the adopted object back as it was, and never removes it.
+    stack.engine.destroy()
+    assert store_state(stack.emu) == handmade
+    removes = [e for e in stack.emu.audit.writes() if e.cmdlet.startswith("Remove-")]
+    assert removes == []
 
 
 def test_adopting_a_provider_with_another_proxy_is_refused(stack: Stack) -> None:

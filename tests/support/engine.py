@@ -584,6 +584,9 @@ class Engine:
         self.state: dict[str, ResourceState] = {}
         #: Old halves of create-before-delete replacements not yet deleted (``Delete: true``).
         self.pending_deletes: list[ResourceState] = []
+        #: Called with (urn, op) just before each Create, Update or Delete is sent, so a test
+        #: can make something happen at an exact point of a deployment (a server restart).
+        self.before_step: Callable[[str, str], None] = lambda urn, op: None
 
     def urn(self, decl: Declaration) -> str:
         """``urn:pulumi:<stack>::<project>::<type>::<name>`` (no parent, so no ``$`` chain)."""
@@ -701,6 +704,7 @@ class Engine:
             run.plan.add(urn, "update")
             outputs = inputs
             if not run.preview:
+                self.before_step(urn, "update")
                 outputs = self.provider.update(
                     old.id, urn, old.outputs, inputs, old_inputs=old.inputs
                 )
@@ -727,6 +731,7 @@ class Engine:
 
     def _delete(self, res: ResourceState, run: _Run) -> None:
         if not run.preview:
+            self.before_step(res.urn, "delete")
             self.provider.delete(res.id, res.urn, res.outputs, old_inputs=res.inputs)
 
     def _check(self, urn: str, olds: Props, news: Props, preview: bool) -> Props:
@@ -738,6 +743,7 @@ class Engine:
     def _create(self, urn: str, inputs: Props, preview: bool) -> ResourceState:
         if preview:
             return ResourceState(urn, "", inputs, inputs)
+        self.before_step(urn, "create")
         created = self.provider.create(urn, inputs)
         if not created.id:
             raise RuntimeError(
