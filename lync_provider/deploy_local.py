@@ -9,12 +9,18 @@
    --create local``, then ``pulumi up --yes --stack local``.
 4. ``python -m lync_provider check --stack local`` reports what is now in place; its exit
    status is the command's.
+
+The file backend and the passphrase exist only in this command's environment, so the
+follow-up commands go through the same wrapper: ``./run pulumi preview --stack local`` (any
+Pulumi command, with that environment), ``./run check``, or ``eval "$(./run env)"`` to put it
+in the shell for plain ``pulumi`` and ``python -m lync_provider check --stack local``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -167,6 +173,27 @@ def run_pulumi(pulumi: str, args: Sequence[str], project_dir: Path, env: Mapping
         raise DeployError(f"`pulumi {' '.join(args)}` failed with exit status {done.returncode}")
 
 
+def export_lines(project_dir: Path, environ: Mapping[str, str]) -> str:
+    """Shell lines that give a terminal the local stack's environment (``./run env``): the
+    file backend, the passphrase, and the project's virtualenv first on PATH."""
+    env = pulumi_environment(project_dir, environ)
+    venv_bin = project_dir.resolve() / ".venv" / "bin"
+    lines = [
+        f"export PULUMI_BACKEND_URL={shlex.quote(env['PULUMI_BACKEND_URL'])}",
+        f"export {PASSPHRASE_ENV}={shlex.quote(PASSPHRASE)}",
+        "unset PULUMI_CONFIG_PASSPHRASE_FILE",
+        f'export PATH={shlex.quote(str(venv_bin))}:"$PATH"',
+    ]
+    return "\n".join(lines)
+
+
+NEXT_STEPS = (
+    "next: ./run pulumi preview --stack local | ./run pulumi refresh --stack local | "
+    './run check | ./run pulumi destroy --stack local; or eval "$(./run env)" for plain '
+    "pulumi and python -m lync_provider check --stack local"
+)
+
+
 def deploy(pulumi: str, project_dir: Path, environ: Mapping[str, str]) -> int:
     """Steps 2 to 4; the check's exit status."""
     emulator = start_emulator(project_dir, *local_ports(project_dir))
@@ -179,25 +206,55 @@ def deploy(pulumi: str, project_dir: Path, environ: Mapping[str, str]) -> int:
         env,
     )
     run_pulumi(pulumi, ["up", "--yes", "--stack", STACK], project_dir, env)
-    return report(project_dir, STACK, env)
+    status = report(project_dir, STACK, env)
+    print(NEXT_STEPS, flush=True)
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="./run", description=__doc__)
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument(
+        "--project-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the Pulumi project (default: here)",
+    )
+    parser.add_argument("--project-dir", type=Path, default=Path(), help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("deploy", parents=[project], help="emulator, pulumi up, check")
+    passthrough = commands.add_parser(
+        "pulumi", parents=[project], help="a Pulumi command in the local environment"
+    )
+    passthrough.add_argument("args", nargs=argparse.REMAINDER)
+    commands.add_parser("check", parents=[project], help="the read-only check of the local stack")
+    commands.add_parser("env", parents=[project], help="print the local environment's shell lines")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """``./run deploy``: exit status 0 when the integration is in place afterwards."""
-    parser = argparse.ArgumentParser(prog="./run deploy", description=__doc__)
-    parser.add_argument(
-        "--project-dir", type=Path, default=Path(), help="the Pulumi project (default: here)"
-    )
-    args = parser.parse_args(argv)
+    """``./run deploy`` (exit status 0 when the integration is in place afterwards),
+    ``./run pulumi ...``, ``./run check`` and ``./run env``."""
+    args = _parser().parse_args(argv)
     env = os.environ if environ is None else environ
+    command = args.command or "deploy"
+    if command == "env":
+        print(export_lines(args.project_dir, env))
+        return 0
+    if command == "check":
+        return report(args.project_dir, STACK, pulumi_environment(args.project_dir, env))
     pulumi = shutil.which("pulumi", path=env.get("PATH", ""))
     if pulumi is None:
-        print(INSTALL, file=sys.stderr)
+        print(INSTALL.replace("./run deploy", f"./run {command}"), file=sys.stderr)
         return 1
     try:
+        if command == "pulumi":
+            local = pulumi_environment(args.project_dir, env)
+            run_pulumi(pulumi, args.args, args.project_dir, local)
+            return 0
         return deploy(pulumi, args.project_dir, env)
     except (DeployError, StackFileError) as err:
-        print(f"./run deploy: {err}", file=sys.stderr)
+        print(f"./run {command}: {err}", file=sys.stderr)
         return 1
 
 

@@ -149,6 +149,8 @@ class ExchangeOnlineIntegration(pulumi.ComponentResource):
         if args.verify_edge:
             self.edge_verification = EdgeVerification(
                 f"{name}-edge-verification",
+                # Any write (a drift fix included) changes changed_at: verify the Edge again.
+                triggers=[r.changed_at for r in replicated],
                 hosting_providers=[
                     {
                         "identity": args.hosting_provider_identity,

@@ -32,9 +32,8 @@ from lync_provider.config import (
     load_connections,
     load_server_version,
 )
-from lync_provider.identities import canonical_policy_identity
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
-from lync_provider.resources.types import Fqdn
+from lync_provider.resources.types import Fqdn, PolicyIdentity
 
 Lookup = Callable[[str], Any]
 
@@ -51,23 +50,21 @@ class IntegrationSettings(BaseModel):
     cloud: Literal["worldwide", "21vianet"] = "worldwide"
     proxyFqdn: Fqdn | None = None  # noqa: N815 - the config key's own spelling
     hostingProviderIdentity: str = Field(default="Exchange Online", min_length=1)  # noqa: N815
-    policyIdentity: str = "Global"  # noqa: N815
+    policyIdentity: PolicyIdentity = "Global"  # noqa: N815
     policyUsers: list[str] = Field(default_factory=list)  # noqa: N815
     adoptExisting: bool = False  # noqa: N815
     replicas: list[Fqdn] | None = None
     replicationTimeoutSeconds: float = Field(default=600, gt=0)  # noqa: N815
     forceReplicationAfterSeconds: float | None = Field(default=None, gt=0)  # noqa: N815
     verifyEdge: bool = True  # noqa: N815
-
-    @field_validator("policyIdentity")
-    @classmethod
-    def _policy(cls, value: str) -> str:
-        return canonical_policy_identity(value)
+    edgeVerificationTimeoutSeconds: float = Field(default=300, gt=0)  # noqa: N815
 
     @field_validator("policyUsers")
     @classmethod
     def _grantable(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        policy = info.data.get("policyIdentity", "Global")
+        if "policyIdentity" not in info.data:
+            return value  # the identity itself is wrong, and reported on its own key
+        policy = info.data["policyIdentity"]
         if value and not str(policy).startswith("Tag:"):
             raise ValueError(
                 f"users can only be granted a tag policy; {policy} applies without a grant "
@@ -88,6 +85,7 @@ class IntegrationSettings(BaseModel):
             replication_timeout_seconds=self.replicationTimeoutSeconds,
             force_replication_after_seconds=self.forceReplicationAfterSeconds,
             verify_edge=self.verifyEdge,
+            edge_timeout_seconds=self.edgeVerificationTimeoutSeconds,
         )
 
 

@@ -57,6 +57,8 @@ class EdgeVerificationSpec(Spec):
     cmdlet: ClassVar[str] = "Get-CsHostingProvider -LocalStore"
     control_fields: ClassVar[frozenset[str]] = frozenset()
 
+    # Outputs of what is verified (their changed_at): a change means verifying again.
+    triggers: Any = None
     hosting_providers: list[dict[str, Any]] | None = None
     access_edge: dict[str, Any] | None = None
     external_access_policies: list[dict[str, Any]] | None = None
@@ -178,9 +180,11 @@ class EdgeVerificationProvider(LyncProvider):
         return CreateResult("edge-verification", self.verify(props))
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        """New expectations mean verifying again."""
+        """New expectations or triggers mean verifying again, and so do differences a
+        refresh found: the `up` that fixes the drift must confirm the Edge has the fix."""
         changed = self.changed_properties(olds, news)
-        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=None)
+        drifted = bool(olds.get("differences"))
+        return DiffResult(changes=bool(changed) or drifted, replaces=[], delete_before_replace=None)
 
     def update(self, _id: str, _olds: Any, news: Any) -> UpdateResult:
         """Verify the new expectations."""
@@ -201,6 +205,7 @@ class EdgeVerificationProvider(LyncProvider):
 class EdgeVerificationArgs:
     """Inputs of :class:`EdgeVerification`."""
 
+    triggers: pulumi.Input[Any] | None = None
     hosting_providers: pulumi.Input[list[Any]] | None = None
     access_edge: pulumi.Input[dict[str, Any]] | None = None
     external_access_policies: pulumi.Input[list[Any]] | None = None

@@ -175,3 +175,37 @@ def test_the_program_warns_where_preview_shows_it_when_xmpp_is_gone(
         run_program({"lync:serverVersion": version}, program=program)
     xmpp = [r.getMessage() for r in caplog.records if "XMPP federation" in r.getMessage()]
     assert len(xmpp) == (1 if warned else 0)
+
+
+def test_edge_verification_has_its_timeout_key_and_reruns_on_every_write() -> None:
+    monitor = program(edgeVerificationTimeoutSeconds=45)
+    verification = monitor.one(":EdgeVerification").inputs
+    assert verification["timeout_seconds"] == 45
+    # Triggered by each replicated resource's changed_at: a drift fix re-verifies the Edge.
+    assert len(verification["triggers"]) == len(CONFIG_TYPES)
+
+
+@pytest.mark.parametrize("typo", ["site", "Tag", "global:Redmond"])
+def test_a_scope_word_without_its_name_is_refused_not_made_a_tag(typo: str) -> None:
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program({**BASE, "lync:policyIdentity": typo})
+    text = str(caught.value)
+    assert f"lync:policyIdentity: {typo!r} would be read as a per-user (tag) policy" in text
+
+
+def test_a_bad_policy_identity_is_reported_alone_not_with_a_policy_users_echo() -> None:
+    config = {
+        **BASE,
+        "lync:policyIdentity": "forest:x",
+        "lync:policyUsers": json.dumps(["alice@contoso.com"]),
+    }
+    with pytest.raises(Exception, match="lync:policyIdentity") as caught:
+        run_program(config)
+    assert "lync:policyUsers" not in str(caught.value)
+
+
+def test_a_missing_ca_bundle_is_a_config_error_naming_the_key(tmp_path: Any) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    with pytest.raises(Exception, match="lync:caBundle") as caught:
+        run_program({**BASE, "lync:caBundle": str(missing)})
+    assert "is not a file" in str(caught.value) and "firewall" not in str(caught.value)

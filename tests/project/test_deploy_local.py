@@ -151,3 +151,55 @@ def test_a_second_deploy_reuses_the_running_emulator_and_a_failed_up_stops_there
     assert f"The emulator is still running (pid {pid}" in out
     assert err.strip() == "./run deploy: `pulumi up --yes --stack local` failed with exit status 3"
     assert [c["argv"][0] for c in calls(fake_pulumi)] == ["stack", "up", "stack", "up"]
+
+
+def test_the_follow_up_commands_find_the_local_stack(
+    project: Path, fake_pulumi: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: after ./run deploy, preview/refresh/destroy/check must reach the same stack."""
+    deploy_local.main(["deploy", "--project-dir", str(project)], fake_pulumi)
+    out, _ = capsys.readouterr()
+    assert "./run pulumi preview --stack local" in out and "./run check" in out
+    state = project.resolve() / ".pulumi-state"
+
+    for argv in (["preview", "--stack", "local"], ["destroy", "--yes", "--stack", "local"]):
+        assert deploy_local.main(["pulumi", "--project-dir", str(project), *argv], fake_pulumi) == 0
+    followups = calls(fake_pulumi)[2:]
+    assert [c["argv"] for c in followups] == [
+        ["preview", "--stack", "local"],
+        ["destroy", "--yes", "--stack", "local"],
+    ]
+    assert {(c["backend"], c["passphrase"], c["passphrase_file"]) for c in followups} == {
+        (f"file://{state}", LOCAL_PASSPHRASE, None)
+    }
+
+    # The check reads the stack file's secrets with the local passphrase, from any shell.
+    status = deploy_local.main(["check", "--project-dir", str(project)], {"COLUMNS": "200"})
+    out, err = capsys.readouterr()
+    assert status == 1 and "configuration error" not in err and "MISSING" in out
+
+    assert deploy_local.main(["env", "--project-dir", str(project)], {}) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"export PULUMI_BACKEND_URL=file://{state}" in lines
+    assert f"export PULUMI_CONFIG_PASSPHRASE={LOCAL_PASSPHRASE}" in lines
+    assert any(line.startswith("export PATH=") and ".venv/bin" in line for line in lines)
+
+
+def test_run_refuses_a_python_older_than_3_11(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "python3"
+    fake.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.9.2' && exit 0\nexit 1\n")
+    fake.chmod(0o755)
+    work = tmp_path / "clone"
+    work.mkdir()
+    (work / "run").write_bytes((PROJECT_DIR / "run").read_bytes())
+    done = subprocess.run(
+        ["bash", str(work / "run"), "setup"],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "needs Python 3.11 or newer" in done.stderr and "3.9.2" in done.stderr

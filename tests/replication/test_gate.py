@@ -232,3 +232,23 @@ def test_refresh_reports_replication_status_without_failing(
     # The Edge still holds the replicated provider, so nothing differs there yet.
     assert stack.engine.outputs("edge-check")["differences"] == []
     assert stack.emu.audit.writes() == []
+
+
+def test_edge_verification_runs_again_in_the_up_that_fixes_drift_a_refresh_found(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack()
+    stack.engine.up([hosting_provider(), verification()])
+    stack.emu.run_cmdlet("Set-CsHostingProvider", "Exchange Online", Enabled=False)
+    stack.engine.refresh()
+    [difference] = stack.engine.outputs("edge-check")["differences"]
+    assert difference["property"] == "enabled" and difference["found"] is False
+
+    plan = stack.engine.up([hosting_provider(), verification()])
+
+    assert plan.ops == {"exo": "update", "edge-check": "update"}
+    assert not stack.engine.outputs("edge-check").get("differences")
+    assert stack.engine.up([hosting_provider(), verification()]).ops == {
+        "exo": "same",
+        "edge-check": "same",
+    }
