@@ -135,6 +135,7 @@ def test_existing_objects_need_adopt(
     with pytest.raises(ProviderError) as caught:
         stack.engine.up([decl(s)])
     assert "already exists" in str(caught.value) and "adopt=True" in str(caught.value)
+    assert "pulumi config set lync:adoptExisting true" in str(caught.value)
     assert stack.writes() == writes
     assert stack.engine.state == {}
     handmade = store_state(stack.emu)
