@@ -36,6 +36,7 @@ KEYS: dict[str, str] = {
     "importModule": "LYNC_IMPORT_MODULE",
     "operationTimeout": "LYNC_OPERATION_TIMEOUT",
     "connectTimeout": "LYNC_CONNECT_TIMEOUT",
+    "poolsPerEndpoint": "LYNC_POOLS_PER_ENDPOINT",
     "serverVersion": "LYNC_SERVER_VERSION",
 }
 SECRET_KEYS = frozenset({"password", "edgePassword"})
@@ -136,6 +137,8 @@ def _endpoint(
     ):
         if get(key):
             fields[field] = _seconds(key, get(key))
+    if get("poolsPerEndpoint"):
+        fields["max_pools"] = get("poolsPerEndpoint")
     module = get("importModule")
     # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
     if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):

@@ -63,6 +63,12 @@ class EndpointSettings(BaseModel):
     operation_timeout: float = Field(
         default=120.0, gt=0, description="seconds one cmdlet call may take in all"
     )
+    max_pools: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="runspace pools opened at most, for calls in parallel (the engine sends 4)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EndpointSettings:

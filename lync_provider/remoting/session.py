@@ -7,11 +7,13 @@ process, re-opens it transparently when the server has forgotten it (restart, id
 and is closed at exit.
 
 Calls from the provider's worker threads (the Pulumi dynamic provider process serves four at
-once) are serialized on the pool. pypsrp's ``RunspacePool`` is not thread-safe: its PSRP
-fragmenter and defragmenter are shared, and with NTLM/Negotiate one sealing context whose
-sequence numbers must stay in order encrypts every message, so interleaved pipelines would
-corrupt both. The expensive part, opening, still happens once; the pool therefore asks the
-server for a single runspace, since a second one would only cost server memory.
+once) run in parallel on up to ``max_pools`` pools per endpoint and identity (default 4),
+each opened lazily, the first time every open one is busy. A pool is never shared by two
+threads at once: pypsrp's ``RunspacePool`` is not thread-safe (its PSRP fragmenter and
+defragmenter are shared, and with NTLM/Negotiate one sealing context whose sequence numbers
+must stay in order encrypts every message), so a call takes a pool for itself and gives it
+back. Each pool asks the server for a single runspace: parallelism comes from pools, each
+with its own connection and sealing context.
 """
 
 from __future__ import annotations
@@ -133,6 +135,13 @@ class SessionStats:
     read_retries: int = 0
 
 
+@dataclass
+class _Channel:
+    """One slot of the session: a pool (None until opened, or after it was lost)."""
+
+    pool: RunspacePool | None = None
+
+
 class _ShellLostError(Exception):
     """The server no longer knows our shell; the command never ran."""
 
@@ -143,8 +152,10 @@ class LyncSession:
     def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
         self.stats = SessionStats()
-        self._lock = threading.Lock()
-        self._pool: RunspacePool | None = None
+        self._free = threading.Condition()
+        self._idle: list[_Channel] = []
+        self._made = 0
+        self._current = threading.local()
 
     def __repr__(self) -> str:
         user = self.settings.username or "<default credentials>"
@@ -224,14 +235,65 @@ class LyncSession:
 
     @property
     def pipelines_held(self) -> int:
-        """Pipelines pypsrp still tracks on the open pool (diagnostics; stays 0 between
+        """Pipelines pypsrp still tracks on the idle pools (diagnostics; stays 0 between
         calls, so a long-lived session does not grow)."""
-        return len(self._pool.pipelines) if self._pool is not None else 0
+        with self._free:
+            return sum(len(c.pool.pipelines) for c in self._idle if c.pool is not None)
+
+    @property
+    def pools_open(self) -> int:
+        """Idle pools that are open (diagnostics)."""
+        with self._free:
+            return sum(c.pool is not None for c in self._idle)
 
     def close(self) -> None:
-        """Close the pool on the server (best effort) and forget it."""
-        with self._lock:
-            self._discard_pool(graceful=True)
+        """Close every idle pool on the server (best effort) and forget it."""
+        with self._free:
+            idle = list(self._idle)
+        for channel in idle:
+            with self._using(channel):
+                self._discard_pool(graceful=True)
+
+    # -- pools: one per concurrent call, up to max_pools -------------------------------
+
+    @property
+    def _pool(self) -> RunspacePool | None:
+        """The pool of the channel this thread holds."""
+        channel: _Channel = self._current.channel
+        return channel.pool
+
+    @_pool.setter
+    def _pool(self, pool: RunspacePool | None) -> None:
+        self._current.channel.pool = pool
+
+    @contextmanager
+    def _channel(self) -> Iterator[None]:
+        """Hold a channel for this call: an idle one (an open pool first), a new one while
+        fewer than ``max_pools`` exist, or else the next one given back."""
+        with self._free:
+            while not self._idle and self._made >= self.settings.max_pools:
+                self._free.wait()
+            if self._idle:
+                self._idle.sort(key=lambda c: c.pool is None)
+                channel = self._idle.pop(0)
+            else:
+                channel = _Channel()
+                self._made += 1
+        try:
+            with self._using(channel):
+                yield
+        finally:
+            with self._free:
+                self._idle.append(channel)
+                self._free.notify()
+
+    @contextmanager
+    def _using(self, channel: _Channel) -> Iterator[None]:
+        self._current.channel = channel
+        try:
+            yield
+        finally:
+            self._current.channel = None
 
     # -- internals ----------------------------------------------------------------------
 
@@ -251,7 +313,7 @@ class LyncSession:
         outcome = "failed"
         try:
             secret = any(call.has_secrets for call in calls)
-            with self._lock, SECRET_WINDOW.guarding(secret):
+            with self._channel(), SECRET_WINDOW.guarding(secret):
                 pool = self._open_pool(calls)
                 with self._translated(calls):
                     records = self._invoke(pool, calls)
@@ -296,7 +358,8 @@ class LyncSession:
             )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
             pool.open()
-            self.stats.pools_opened += 1
+            with self._free:
+                self.stats.pools_opened += 1
             self._pool = pool
             if s.import_module:
                 self._invoke(pool, [CmdletCall("Import-Module", {"Name": s.import_module})])

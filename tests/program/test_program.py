@@ -14,6 +14,7 @@ from lync_provider import (
     HostingProvider,
     HostingProviderArgs,
 )
+from lync_provider.config import load_connections, lookup_from
 from tests.program.mocks import RecordingMonitor, run_program
 
 BASE = {
@@ -209,3 +210,21 @@ def test_a_missing_ca_bundle_is_a_config_error_naming_the_key(tmp_path: Any) -> 
     with pytest.raises(Exception, match="lync:caBundle") as caught:
         run_program({**BASE, "lync:caBundle": str(missing)})
     assert "is not a file" in str(caught.value) and "firewall" not in str(caught.value)
+
+
+def test_the_connection_keys_reach_the_endpoint_settings() -> None:
+    config = {
+        f"lync:{k}": v
+        for k, v in {
+            "frontEndUrl": BASE["lync:frontEndUrl"],
+            "username": "CONTOSO\\lyncadmin",
+            "password": "x",
+            "poolsPerEndpoint": "2",
+            "connectTimeout": "7",
+            "operationTimeout": "9",
+        }.items()
+    }
+    frontend = load_connections(lookup_from(config, env={})).require_frontend()
+    assert (frontend.max_pools, frontend.connect_timeout, frontend.operation_timeout) == (2, 7, 9)
+    bad = load_connections(lookup_from({**config, "lync:poolsPerEndpoint": "99"}, env={}))
+    assert bad.problem is not None and "lync:frontEndUrl" in bad.problem

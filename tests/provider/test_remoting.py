@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -150,7 +151,7 @@ def test_silent_host_times_out_within_the_connect_timeout() -> None:
         assert time.monotonic() - started < 1 + 1 + 2  # read timeout = receive + connect
 
 
-def test_eight_threads_share_one_pool(lync_emulator: Emulator) -> None:
+def test_eight_threads_share_at_most_max_pools_pools(lync_emulator: Emulator) -> None:
     settings = frontend_settings(lync_emulator)
     errors: list[BaseException] = []
     results: list[str] = []
@@ -176,8 +177,9 @@ def test_eight_threads_share_one_pool(lync_emulator: Emulator) -> None:
     assert not errors
     assert results == ["sip:alice@contoso.com"] * (8 * per_thread)
     shared = session_for(settings)
-    assert shared.stats.pools_opened == 1
-    assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == 1
+    assert 1 <= shared.stats.pools_opened <= settings.max_pools == 4
+    assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == shared.stats.pools_opened
+    assert shared.pools_open == shared.stats.pools_opened
     audit = lync_emulator.audit
     assert len(audit.entries("Get-CsUser")) == 8 * per_thread
     assert len(audit.entries("New-CsHostingProvider")) == 8 * per_thread
@@ -455,3 +457,27 @@ def test_an_answer_that_cannot_be_parsed_is_a_typed_error_naming_the_cmdlet() ->
     assert "could not be parsed" in text and "Get-CsHostingProvider" in text
     assert url in text and "control characters" in text
     assert text.startswith("The server's answer could not be parsed")
+
+
+def test_concurrent_calls_run_in_parallel_on_pools_opened_only_when_needed(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_lync_emulator()
+    session = LyncSession(frontend_settings(emu, max_pools=3))
+    call = CmdletCall("Get-CsAccessEdgeConfiguration")
+    for _ in range(3):
+        session.read(call)
+    assert session.stats.pools_opened == 1  # one at a time needs one pool
+
+    emu.faults.hold_replies(0.6, "Get-CsAccessEdgeConfiguration")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: session.read(call), range(6)))
+    elapsed = time.monotonic() - started
+    emu.faults.release_replies()
+
+    assert session.stats.pools_opened == 3 == emu.counters[Counter.POOLS_OPENED, "frontend"]
+    # Six held calls on three pools take two rounds, not six: they ran three at a time.
+    assert 1.2 <= elapsed < 6 * 0.6
+    session.close()
+    assert session.pools_open == 0

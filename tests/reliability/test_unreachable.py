@@ -11,7 +11,6 @@ import socket
 import time
 
 from lync_emulator.blackhole import BlackHole
-
 from lync_provider.resources import HostingProvider, HostingProviderProvider
 from tests.reliability.conftest import Rig
 from tests.resources.scenarios import EXCHANGE_ONLINE
