@@ -25,6 +25,14 @@ class Sizes:
     gate_poll_max_s: float
     load_clients: int  # client processes driving the emulator in the load benchmark
     load_calls: int  # invocations per client process
+    # The deployment benchmark (bench/deployment.py): its own emulator latency and open cost.
+    deploy_latency_ms: float  # added to every HTTP request
+    deploy_open_cost_ms: float  # of every runspace pool opened
+    deploy_parallel: int  # calls in flight at once, as `pulumi up --parallel`
+    policy_counts: tuple[int, ...]  # N tag ExternalAccessPolicy resources per case
+    assignment_users: tuple[int, ...]  # U users of one ExternalAccessPolicyAssignment per case
+    naive_sample: int  # resources (or users) the naive baseline really runs; scaled beyond
+    process_per_command: bool  # a fresh provider process per command, as the CLI starts one
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +50,13 @@ FULL = Sizes(
     gate_poll_max_s=2.0,
     load_clients=2,
     load_calls=300,
+    deploy_latency_ms=20,
+    deploy_open_cost_ms=1500,
+    deploy_parallel=4,
+    policy_counts=(10, 100, 500),
+    assignment_users=(10, 100, 1000, 5000),
+    naive_sample=5,
+    process_per_command=True,
 )
 
 SMOKE = Sizes(
@@ -56,4 +71,11 @@ SMOKE = Sizes(
     gate_poll_max_s=0.2,
     load_clients=2,
     load_calls=10,
+    deploy_latency_ms=2,
+    deploy_open_cost_ms=20,
+    deploy_parallel=4,
+    policy_counts=(3,),
+    assignment_users=(3,),
+    naive_sample=1,
+    process_per_command=False,
 )

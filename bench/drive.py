@@ -1,0 +1,372 @@
+"""How the deployment benchmark drives the providers, and what it counts while they run.
+
+Three ways of doing the same work:
+
+* :class:`Ours` with ``parallel=1``: the real provider process (``python -m pulumi.dynamic``)
+  driven by the engine stand-in of ``tests/support/engine.py``, whose :class:`Engine` sends
+  one call at a time.
+* :class:`Ours` with ``parallel=4``: the same process and the same request sequence, but the
+  creates, reads (refresh) and deletes of independent resources go out in waves of four
+  released together (``run_concurrently``), as the engine's step executor sends them with
+  ``--parallel 4``.
+* :class:`Naive`: the same provider classes called directly in this process, one call at a
+  time, with every cmdlet call on a session of its own (opened, used, closed): what a
+  provider without pooling would do. Nothing in ``lync_provider`` changes for it; the
+  providers' ``frontend()``/``edge()`` are replaced on the instances.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
+from typing import Any, TypeVar
+
+import dill
+
+from bench.connect import configured
+from lync_emulator.counters import Counter
+from lync_emulator.emulator import Emulator
+from lync_provider.endpoint import EndpointSettings
+from lync_provider.remoting import CmdletCall, LyncSession, Records
+from lync_provider.resources.base import LyncProvider
+from tests.resources.conftest import PROJECT, stack_config
+from tests.support.engine import (
+    PROVIDER_KEY,
+    CheckFailedError,
+    Declaration,
+    DiffChanges,
+    Engine,
+    ProviderProcess,
+    ResourceState,
+    run_concurrently,
+    urn_name,
+)
+
+T = TypeVar("T")
+Props = dict[str, Any]
+
+
+# -- counting ------------------------------------------------------------------------------
+
+
+def _tally(emu: Emulator) -> dict[str, int]:
+    """The emulator's running totals: every role's HTTP requests, pools and pipelines, and
+    the audit log's invocations and writes."""
+    return {
+        "requests": emu.counters.total(Counter.HTTP_REQUESTS),
+        "pools": emu.counters.total(Counter.POOLS_OPENED),
+        "pipelines": emu.counters.total(Counter.PIPELINES_RUN),
+        "cmdlets": len(emu.audit.entries()),
+        "writes": len(emu.audit.writes()),
+    }
+
+
+def _requests_by_role(emu: Emulator) -> dict[str, int]:
+    suffix = f".{Counter.HTTP_REQUESTS.value}"
+    return {
+        key.removesuffix(suffix): n
+        for key, n in emu.counters.snapshot().items()
+        if key.endswith(suffix)
+    }
+
+
+def measure(emu: Emulator, action: Callable[[], bool]) -> dict[str, Any]:
+    """Run one phase and return what it cost: wall time, this process's CPU time (the
+    emulator's, plus the engine stand-in's or the naive provider's), the emulator's counts,
+    the endpoints (roles) it reached, and whether the outcome was the expected one."""
+    before, roles_before = _tally(emu), _requests_by_role(emu)
+    cpu, start = time.process_time(), time.perf_counter()
+    ok = action()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    after, roles_after = _tally(emu), _requests_by_role(emu)
+    reached = sorted(r for r, n in roles_after.items() if n > roles_before.get(r, 0))
+    return {
+        "wall_s": round(wall, 3),
+        "local_cpu_s": round(cpu, 3),
+        **{key: after[key] - before[key] for key in after},
+        "endpoints": reached,
+        "ok": bool(ok),
+    }
+
+
+def waves(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive groups of ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- through the provider process ------------------------------------------------------------
+
+
+class Ours:
+    """The provider process driven as the engine drives it, one command at a time.
+
+    ``process_per_command`` starts a fresh provider process before every command, as the
+    Pulumi CLI does, so every command opens its own pools; otherwise ``shared`` (one process
+    for the whole run, to keep the smoke run short) serves every command and keeps its pools.
+    Either way the process is started, and has imported the providers (one Check), before the
+    command's clock starts.
+    """
+
+    def __init__(
+        self,
+        emu: Emulator,
+        *,
+        parallel: int,
+        process_per_command: bool,
+        env: Mapping[str, str],
+        shared: ProviderProcess | None = None,
+    ) -> None:
+        if not process_per_command and shared is None:
+            raise ValueError("without a process per command, pass the shared process")
+        self.emu = emu
+        self.parallel = parallel
+        self.process_per_command = process_per_command
+        self.env = dict(env)
+        self._shared = shared
+        self._process: ProviderProcess | None = None
+        self._engine: Engine | None = None
+
+    def __enter__(self) -> Ours:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None and self._process is not self._shared:
+            self._process.stop()
+        self._process = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("call command() before the first command")
+        return self._engine
+
+    def command(self, warm_with: Declaration) -> None:
+        """Get a provider process ready for the next command (outside the timed phase)."""
+        if self._process is not None and not self.process_per_command:
+            return
+        if self._process is not None:
+            self._process.stop()
+        if self.process_per_command or self._shared is None:
+            self._process = ProviderProcess(project=PROJECT, env=self.env).__enter__()
+        else:
+            self._process = self._shared
+        if self._engine is None:
+            self._engine = Engine(self._process, stack_config(self.emu))
+        self._engine.provider = self._process
+        self._process.configure(self._engine.config)
+        warm = replace(warm_with, name=f"{warm_with.name}-warmup")  # never created
+        self._process.check(self._engine.urn(warm), {}, dict(warm.inputs))
+
+    def outputs(self, name: str) -> Props:
+        return self.engine.outputs(name)
+
+    # -- commands -------------------------------------------------------------------------
+
+    def up(self, decls: Sequence[Declaration]) -> bool:
+        """``pulumi up`` of resources that are all new or unchanged."""
+        if self.parallel == 1:
+            plan = self.engine.up(decls)
+            return all(op in ("create", "same") for op in plan.ops.values())
+        return self._up_in_waves(decls)
+
+    def no_change_up(self, decls: Sequence[Declaration]) -> bool:
+        """``pulumi up`` with nothing to do: Check and Diff only, by the engine."""
+        return not self.engine.up(decls).changes
+
+    def preview(self, decls: Sequence[Declaration]) -> bool:
+        return not self.engine.preview(decls).changes
+
+    def refresh(self) -> bool:
+        """``pulumi refresh``; True when nothing drifted."""
+        if self.parallel == 1:
+            return not self.engine.refresh().changes
+        return self._refresh_in_waves()
+
+    def destroy(self, first: Sequence[Sequence[str]] = ()) -> bool:
+        """``pulumi destroy``. With waves, the resources named in ``first`` go group by group
+        before the rest (dependents before what they depend on); one at a time, the engine's
+        reverse snapshot order already does that."""
+        if self.parallel == 1:
+            self.engine.destroy()
+        else:
+            self._destroy_in_waves(first)
+        return not self.engine.state
+
+    # -- the step executor with --parallel ------------------------------------------------
+
+    def _concurrently(self, calls: Sequence[Callable[[], T]]) -> list[T]:
+        results: list[T] = []
+        for wave in waves(calls, self.parallel):
+            results += run_concurrently(wave)
+        return results
+
+    def _up_in_waves(self, decls: Sequence[Declaration]) -> bool:
+        """Check every declaration (as registrations arrive), Diff the existing ones, then
+        Create the new ones in waves. Only creates and no-ops: that is all the benchmark's
+        commands need."""
+        engine, process = self.engine, self.engine.provider
+        process.configure(engine.config)
+        new: list[tuple[str, Props]] = []
+        for decl in decls:
+            urn = engine.urn(decl)
+            old = engine.state.get(urn)
+            checked = process.check(urn, old.inputs if old else {}, dict(decl.inputs))
+            if checked.failures:
+                raise CheckFailedError(urn, checked.failures)
+            if old is None:
+                new.append((urn, checked.inputs))
+                continue
+            diff = process.diff(old.id, urn, old.outputs, checked.inputs, old_inputs=old.inputs)
+            if diff.changes is DiffChanges.SOME:
+                raise RuntimeError(f"{urn} changed: the benchmark's waves only create")
+            engine.state[urn] = ResourceState(urn, old.id, checked.inputs, old.outputs)
+        created = self._concurrently([partial(process.create, urn, props) for urn, props in new])
+        for (urn, props), result in zip(new, created, strict=True):
+            if not result.id:
+                return False
+            engine.state[urn] = ResourceState(urn, result.id, props, result.outputs)
+        return True
+
+    def _refresh_in_waves(self) -> bool:
+        engine, process = self.engine, self.engine.provider
+        process.configure(engine.config)
+        held = list(engine.state.values())
+        reads = self._concurrently(
+            [partial(process.read, r.id, r.urn, r.outputs, r.inputs) for r in held]
+        )
+        same = True
+        for res, read in zip(held, reads, strict=True):
+            if read.id == "":
+                del engine.state[res.urn]
+                same = False
+                continue
+            inputs = read.inputs if read.inputs is not None else res.inputs
+            # As the engine does after a Read: olds = refreshed outputs, news = old inputs.
+            diff = process.diff(read.id, res.urn, read.outputs, res.inputs, old_inputs=inputs)
+            same = same and diff.changes is not DiffChanges.SOME
+            engine.state[res.urn] = ResourceState(res.urn, read.id, inputs, read.outputs)
+        return same
+
+    def _destroy_in_waves(self, first: Sequence[Sequence[str]]) -> None:
+        engine, process = self.engine, self.engine.provider
+        process.configure(engine.config)
+        held = list(reversed(engine.state.values()))
+        groups = [[r for r in held if urn_name(r.urn) in names] for names in first]
+        named = {r.urn for group in groups for r in group}
+        for group in [*groups, [r for r in held if r.urn not in named]]:
+            for wave in waves(group, self.parallel):
+                run_concurrently(
+                    [
+                        partial(process.delete, r.id, r.urn, r.outputs, old_inputs=r.inputs)
+                        for r in wave
+                    ]
+                )
+                for res in wave:
+                    del engine.state[res.urn]
+
+
+# -- naive: a session per cmdlet call ----------------------------------------------------
+
+
+class FreshSessions:
+    """Stands in for a provider's shared session: every read and every write opens a pool of
+    its own, runs, and closes it (a read-back confirming a write gets its own too)."""
+
+    def __init__(self, settings: EndpointSettings) -> None:
+        self.settings = settings
+
+    def read(self, *calls: CmdletCall) -> Records:
+        return self._once(lambda session: session.read(*calls))
+
+    def write(self, *calls: CmdletCall, confirm: Callable[[], bool] | None = None) -> Records:
+        return self._once(lambda session: session.write(*calls, confirm=confirm))
+
+    def _once(self, call: Callable[[LyncSession], Records]) -> Records:
+        session = LyncSession(self.settings)
+        try:
+            return call(session)
+        finally:
+            session.close()
+
+
+def naive_provider(cls: type[LyncProvider], emu: Emulator) -> LyncProvider:
+    """A provider object configured as the provider process would configure it, whose
+    sessions are all new (:class:`FreshSessions`)."""
+    provider = configured(cls, emu)
+    connections = provider.connections()
+    frontend = FreshSessions(connections.require_frontend())
+    provider.frontend = lambda: frontend  # type: ignore[method-assign,assignment,return-value]
+    if connections.edge is not None:
+        edge = FreshSessions(connections.require_edge())
+        provider.edge = lambda: edge  # type: ignore[method-assign,assignment,return-value]
+    return provider
+
+
+def provider_class(decl: Declaration) -> type[LyncProvider]:
+    """The provider class a declaration pickled (by reference), as the provider process
+    unpickles it."""
+    provider = dill.loads(base64.b64decode(decl.inputs[PROVIDER_KEY]))  # noqa: S301 (our own)
+    return type(provider)
+
+
+class Naive:
+    """The engine's calls for the same declarations, made on provider objects in this
+    process, one at a time, every cmdlet call on a fresh session."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self._providers: dict[type[LyncProvider], LyncProvider] = {}
+        # name -> (provider, id, inputs, outputs), in creation order
+        self.state: dict[str, tuple[LyncProvider, str, Props, Props]] = {}
+
+    def _provider(self, decl: Declaration) -> LyncProvider:
+        cls = provider_class(decl)
+        if cls not in self._providers:
+            self._providers[cls] = naive_provider(cls, self.emu)
+        return self._providers[cls]
+
+    def outputs(self, name: str) -> Props:
+        return dict(self.state[name][3])
+
+    def up(self, decls: Sequence[Declaration]) -> bool:
+        """Check each; create the new ones, Diff the others (True when none changed)."""
+        same = True
+        for decl in decls:
+            provider = self._provider(decl)
+            inputs = {k: v for k, v in decl.inputs.items() if k != PROVIDER_KEY}
+            held = self.state.get(decl.name)
+            checked = provider.check(held[2] if held else {}, inputs)
+            if checked.failures:
+                raise RuntimeError(f"{decl.name}: {checked.failures}")
+            props = dict(checked.inputs or {})
+            if held is None:
+                created = provider.create(props)
+                self.state[decl.name] = (provider, str(created.id), props, dict(created.outs or {}))
+            else:
+                same = same and not provider.diff(held[1], held[3], props).changes
+        return same
+
+    def no_change_up(self, decls: Sequence[Declaration]) -> bool:
+        return self.up(decls)
+
+    preview = no_change_up  # Check and Diff: what preview sends too
+
+    def refresh(self) -> bool:
+        same = True
+        for name, (provider, id_, inputs, outs) in list(self.state.items()):
+            read = provider.read(id_, outs)
+            refreshed = dict(read.outs or {})
+            same = same and not provider.diff(id_, refreshed, inputs).changes
+            self.state[name] = (provider, id_, dict(read.inputs or inputs), refreshed)
+        return same
+
+    def destroy(self, first: Sequence[Sequence[str]] = ()) -> bool:
+        """Reverse creation order, one at a time (``first`` is already honoured by it)."""
+        for name, (provider, id_, _inputs, outs) in reversed(list(self.state.items())):
+            provider.delete(id_, outs)
+            del self.state[name]
+        return True
