@@ -27,6 +27,7 @@ from lync_provider.resources import (
     HostingProvider,
     HostingProviderProvider,
 )
+from lync_provider.resources.base import lync_name
 from tests.resources.conftest import PROJECT, Stack, stack_config
 from tests.resources.scenarios import EXCHANGE_ONLINE
 from tests.support.engine import Declaration, Engine, ProviderProcess, declare
@@ -69,15 +70,9 @@ def converged(emu: Emulator) -> bool:
     return (
         edge.properties["AllowFederatedUsers"] is True
         and len(exo) == 1
-        and all(exo[0][_pascal(k)] == v for k, v in EXCHANGE_ONLINE.items() if k != "identity")
+        and all(exo[0][lync_name(k)] == v for k, v in EXCHANGE_ONLINE.items() if k != "identity")
         and policies.get("Tag:OWA", {}).get("EnableOutsideAccess") is True
         and all(users[u]["ExternalAccessPolicy"] == "OWA" for u in USERS)
-    )
-
-
-def _pascal(name: str) -> str:
-    return {"hosts_ocs_users": "HostsOCSUsers"}.get(name) or "".join(
-        part.capitalize() for part in name.split("_")
     )
 
 
