@@ -46,7 +46,8 @@ def _drive(port: int, username: str, password: str, calls: int, barrier: Barrier
         password=password,
     )
     with RunspacePool(wsman) as pool:
-        barrier.wait()
+        barrier.wait()  # ready: the parent reads the counters while every client waits
+        barrier.wait()  # go
         for _ in range(calls):
             PowerShell(pool).add_cmdlet(CMDLET).invoke()
         barrier.wait()
@@ -66,10 +67,11 @@ def run(sizes: Sizes) -> dict[str, Any]:
         for client in clients:
             client.start()
         timeout = 60 + sizes.load_calls  # generous: a call takes milliseconds
-        barrier.wait(timeout)  # every client has its pool open
+        barrier.wait(timeout)  # every client has its pool open and waits for "go"
         requests = emu.counters[Counter.HTTP_REQUESTS, "frontend"]
         pipelines = emu.counters[Counter.PIPELINES_RUN, "frontend"]
         cpu, start = time.process_time(), time.perf_counter()
+        barrier.wait(timeout)  # go: no client can have called before the counters were read
         barrier.wait(timeout)  # every client is done
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         requests = emu.counters[Counter.HTTP_REQUESTS, "frontend"] - requests
