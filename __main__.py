@@ -7,14 +7,14 @@ the dynamic providers in their own process; nothing here passes credentials to a
 
 import pulumi
 
-from lync_provider.config import lookup_from
 from lync_provider.integration import ExchangeOnlineIntegration
-from lync_provider.program_config import (
+from lync_provider.program.config import (
     ProgramConfigError,
     load_program_config,
     program_stack_config,
     split_config,
 )
+from lync_provider.settings.connections import lookup_from
 
 integration_keys, connection_keys = split_config(program_stack_config())
 try:

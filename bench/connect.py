@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 from pulumi.dynamic import Config, ConfigureRequest
 
 from lync_emulator.emulator import Emulator
-from lync_provider.endpoint import EndpointSettings
 from lync_provider.remoting import CmdletCall
 from lync_provider.resources.base import LyncProvider
+from lync_provider.settings.endpoint import EndpointSettings
 
 PROJECT = "lync-provider"
 P = TypeVar("P", bound=LyncProvider)

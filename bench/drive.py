@@ -29,9 +29,9 @@ import dill
 from bench.connect import configured
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
-from lync_provider.endpoint import EndpointSettings
 from lync_provider.remoting import CmdletCall, LyncSession, Records
 from lync_provider.resources.base import LyncProvider
+from lync_provider.settings.endpoint import EndpointSettings
 from tests.resources.conftest import PROJECT, stack_config
 from tests.support.engine import (
     PROVIDER_KEY,

@@ -1,7 +1,7 @@
 """``python -m lync_provider <command>``: the project's commands for administrators.
 
 ``check`` reports whether the Exchange Online integration is in place (read-only); see
-:mod:`lync_provider.check`.
+:mod:`lync_provider.cli.check`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lync_provider import check
+from lync_provider.cli import check
 
 
 def main(argv: Sequence[str] | None = None) -> int:

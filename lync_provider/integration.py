@@ -19,7 +19,7 @@ from typing import Literal
 
 import pulumi
 
-from lync_provider.identities import canonical_policy_identity, policy_scope
+from lync_provider.lync.identities import canonical_policy_identity, policy_scope
 from lync_provider.replication import EdgeVerification, ReplicationGate
 from lync_provider.resources import (
     AccessEdgeConfig,

@@ -15,7 +15,7 @@ from typing import Any
 
 from pypsrp.complex_objects import ComplexObject, GenericComplexObject
 
-from lync_provider.identities import canonical_policy_identity
+from lync_provider.lync.identities import canonical_policy_identity
 
 _FRACTION = re.compile(r"(\.\d+)")
 _SCOPED = re.compile(r"^(global|site:.+|tag:.+)$", re.IGNORECASE)

@@ -49,7 +49,6 @@ from tenacity import (
     wait_exponential,
 )
 
-from lync_provider.endpoint import EndpointSettings
 from lync_provider.remoting.commands import CmdletCall
 from lync_provider.remoting.errors import (
     AuthenticationFailedError,
@@ -65,6 +64,7 @@ from lync_provider.remoting.errors import (
 )
 from lync_provider.remoting.redaction import SECRET_WINDOW
 from lync_provider.remoting.results import to_record
+from lync_provider.settings.endpoint import EndpointSettings
 
 log = logging.getLogger(__name__)
 

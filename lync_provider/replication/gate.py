@@ -32,13 +32,13 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import Field, model_validator
 
+from lync_provider.lync.versions import version_mismatch
 from lync_provider.remoting import CmdletCall
 from lync_provider.replication.polling import Backoff
 from lync_provider.replication.status import TROUBLESHOOTING, ReplicaStatus, replica_table
 from lync_provider.resources.base import LyncProvider, LyncResourceError, Spec
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Fqdn
-from lync_provider.versions import version_mismatch
 
 log = logging.getLogger(__name__)
 

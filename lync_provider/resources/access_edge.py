@@ -12,7 +12,7 @@ which hold the routing switches and the routing-only properties, have none. The 
 exist once, at the global scope, and every set without ``-Identity`` targets them, so Set is
 always sent without ``-Identity``; that binds in whichever set the other parameters choose.
 DnsSrvCacheRecordCount and SkypeSearchUrl exist from Skype for Business Server 2015 on
-(``lync_provider.versions``).
+(``lync_provider.lync.versions``).
 """
 
 from __future__ import annotations

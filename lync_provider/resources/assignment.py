@@ -20,7 +20,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import Field, field_validator
 
-from lync_provider.identities import canonical_policy_identity, same_identity, tag_name
+from lync_provider.lync.identities import canonical_policy_identity, same_identity, tag_name
 from lync_provider.remoting import CmdletCall, NotFoundError
 from lync_provider.resources.base import (
     LyncProvider,

@@ -29,16 +29,8 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from lync_provider.config import (
-    ConnectionConfigError,
-    Connections,
-    Lookup,
-    load_connections,
-    load_server_version,
-    lookup_from,
-)
-from lync_provider.identities import canonical_policy_identity
-from lync_provider.logs import configure_from_environment
+from lync_provider.lync.identities import canonical_policy_identity
+from lync_provider.lync.versions import ServerVersion, availability, retirement
 from lync_provider.remoting import (
     CmdletCall,
     LyncRemotingError,
@@ -46,7 +38,15 @@ from lync_provider.remoting import (
     session_for,
     to_datetime,
 )
-from lync_provider.versions import ServerVersion, availability, retirement
+from lync_provider.settings.connections import (
+    ConnectionConfigError,
+    Connections,
+    Lookup,
+    load_connections,
+    load_server_version,
+    lookup_from,
+)
+from lync_provider.settings.logs import configure_from_environment
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Spec(BaseModel):
     # Inputs that steer the provider rather than name a Lync property.
     control_fields: ClassVar[frozenset[str]] = frozenset({"adopt"})
     # The cmdlet whose parameters the properties are: for messages, and the key of the
-    # version table (lync_provider.versions).
+    # version table (lync_provider.lync.versions).
     cmdlet: ClassVar[str] = ""
     # The Lync noun of Get-/Set-/New-/Remove-<noun>, where there is one.
     noun: ClassVar[str] = ""

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import pulumi
 
-from lync_provider.identities import canonical_policy_identity, same_identity
+from lync_provider.lync.identities import canonical_policy_identity, same_identity
 from lync_provider.resources.base import Spec
 from lync_provider.resources.config_object import ConfigObjectProvider
 from lync_provider.resources.resource import LyncResource

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
-from lync_provider.config import NAMESPACE
+from lync_provider.lync.versions import DEFAULT_VERSION, ServerVersion
 from lync_provider.resources.base import LyncProvider
-from lync_provider.versions import DEFAULT_VERSION, ServerVersion
+from lync_provider.settings.connections import NAMESPACE
 
 
 class LyncResource(Resource):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from lync_provider.identities import canonical_policy_identity
+from lync_provider.lync.identities import canonical_policy_identity
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 VERIFICATION_LEVELS = ("AlwaysVerifiable", "AlwaysUnverifiable", "UseSourceVerification")

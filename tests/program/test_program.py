@@ -14,7 +14,7 @@ from lync_provider import (
     HostingProvider,
     HostingProviderArgs,
 )
-from lync_provider.config import load_connections, lookup_from
+from lync_provider.settings.connections import load_connections, lookup_from
 from tests.program.mocks import RecordingMonitor, run_program
 
 BASE = {

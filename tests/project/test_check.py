@@ -12,11 +12,11 @@ from rich.console import Console
 
 from lync_emulator.emulator import Emulator
 from lync_emulator.replication import ReplicationSettings
-from lync_provider import check
 from lync_provider.__main__ import main
-from lync_provider.check_rules import Row, Status
-from lync_provider.stack_file import StackFile
-from lync_provider.stack_secrets import PASSPHRASE_ENV
+from lync_provider.cli import check
+from lync_provider.cli.check_rules import Row, Status
+from lync_provider.program.stack_file import StackFile
+from lync_provider.program.stack_secrets import PASSPHRASE_ENV
 from tests.program.mocks import ProviderMocks, run_program
 from tests.project.stacks import LOCAL_PASSPHRASE, local_stack_for
 

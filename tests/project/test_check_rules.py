@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lync_provider.check_rules import (
+from lync_provider.cli.check_rules import (
     Failed,
     Row,
     Status,
@@ -13,9 +13,9 @@ from lync_provider.check_rules import (
     replication_probe,
     user_probe,
 )
-from lync_provider.check_table import summary
+from lync_provider.cli.check_table import summary
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
-from lync_provider.versions import ServerVersion
+from lync_provider.lync.versions import ServerVersion
 
 V2013 = ServerVersion.LYNC_2013
 

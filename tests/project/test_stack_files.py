@@ -10,10 +10,10 @@ import certifi
 import pytest
 import yaml
 
-from lync_provider.config import SECRET_KEYS, lookup_from
-from lync_provider.program_config import IntegrationSettings, load_program_config, split_config
-from lync_provider.stack_file import StackFile, StackFileError, stack_path
-from lync_provider.stack_secrets import PASSPHRASE_ENV
+from lync_provider.program.config import IntegrationSettings, load_program_config, split_config
+from lync_provider.program.stack_file import StackFile, StackFileError, stack_path
+from lync_provider.program.stack_secrets import PASSPHRASE_ENV
+from lync_provider.settings.connections import SECRET_KEYS, lookup_from
 from tests.project.stacks import PASSPHRASES, PROJECT_DIR, stack_names
 
 

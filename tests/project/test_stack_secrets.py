@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lync_provider.stack_secrets import (
+from lync_provider.program.stack_secrets import (
     PASSPHRASE_ENV,
     PASSPHRASE_FILE_ENV,
     IncorrectPassphraseError,

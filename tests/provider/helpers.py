@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lync_emulator.emulator import Emulator
-from lync_provider.endpoint import EndpointSettings
+from lync_provider.settings.endpoint import EndpointSettings
 
 
 def frontend_settings(emu: Emulator, **overrides: Any) -> EndpointSettings:

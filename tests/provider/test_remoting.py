@@ -399,7 +399,7 @@ def test_secret_parameter_values_stay_out_of_pypsrp_debug_logs(
 def test_pools_are_closed_at_process_exit(lync_emulator: Emulator) -> None:
     script = (
         "import sys\n"
-        "from lync_provider.endpoint import EndpointSettings\n"
+        "from lync_provider.settings.endpoint import EndpointSettings\n"
         "from lync_provider.remoting import CmdletCall, session_for\n"
         "s = EndpointSettings(url=sys.argv[1], auth='basic', encryption='never',"
         " username=sys.argv[2], password=sys.argv[3])\n"

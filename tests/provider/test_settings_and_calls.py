@@ -7,14 +7,14 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from lync_provider.endpoint import EndpointSettings
-from lync_provider.identities import (
+from lync_provider.lync.identities import (
     IdentityError,
     canonical_policy_identity,
     same_identity,
     tag_name,
 )
 from lync_provider.remoting import SWITCH, CmdletCall, Secret
+from lync_provider.settings.endpoint import EndpointSettings
 
 PASSWORD = "S3cr3t$(Get-Date)`'\""
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from lync_emulator.emulator import Emulator
-from lync_provider.logs import LOG_LEVEL_ENV
 from lync_provider.resources import (
     AccessEdgeConfig,
     AccessEdgeConfigProvider,
@@ -28,6 +27,7 @@ from lync_provider.resources import (
     HostingProviderProvider,
 )
 from lync_provider.resources.base import lync_name
+from lync_provider.settings.logs import LOG_LEVEL_ENV
 from tests.resources.conftest import PROJECT, Stack, stack_config
 from tests.resources.scenarios import EXCHANGE_ONLINE
 from tests.support.engine import Declaration, Engine, ProviderProcess, declare

@@ -7,7 +7,7 @@ traceback of the cause is still there for whoever asks, at debug level.
 
 from __future__ import annotations
 
-from lync_provider.logs import LOG_LEVEL_ENV
+from lync_provider.settings.logs import LOG_LEVEL_ENV
 from tests.reliability.conftest import Rig, deployment
 from tests.resources.conftest import PROJECT, Stack, stack_config
 from tests.support.engine import Engine, ProviderProcess, Secret

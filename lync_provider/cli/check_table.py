@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from lync_provider.check_rules import Row, Status
+from lync_provider.cli.check_rules import Row, Status
 
 STYLES = {
     Status.OK: "green",

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from lync_provider.endpoint import EndpointSettings
-from lync_provider.versions import DEFAULT_VERSION, ServerVersion
+from lync_provider.lync.versions import DEFAULT_VERSION, ServerVersion
+from lync_provider.settings.endpoint import EndpointSettings
 
 # (config key under the `lync:` namespace, environment variable)
 KEYS: dict[str, str] = {

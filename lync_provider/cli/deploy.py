@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lync_provider.check import report
-from lync_provider.stack_file import StackFile, StackFileError, stack_path
-from lync_provider.stack_secrets import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
+from lync_provider.cli.check import report
+from lync_provider.program.stack_file import StackFile, StackFileError, stack_path
+from lync_provider.program.stack_secrets import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 STACK = "local"
 # Documented in stacks/Pulumi.local.yaml: it protects only the emulator's well-known password.

@@ -22,22 +22,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lync_provider.check_rules import Answer, Failed, Probe, Row, Target, exit_code, plan
-from lync_provider.check_table import report_table, summary
-from lync_provider.config import (
-    NAMESPACE,
-    ConnectionConfigError,
-    Connections,
-    load_connections,
-    load_server_version,
-    lookup_from,
-)
-from lync_provider.program_config import (
+from lync_provider.cli.check_rules import Answer, Failed, Probe, Row, Target, exit_code, plan
+from lync_provider.cli.check_table import report_table, summary
+from lync_provider.lync.versions import ServerVersion
+from lync_provider.program.config import (
     IntegrationSettings,
     ProgramConfigError,
     load_program_config,
     split_config,
 )
+from lync_provider.program.stack_file import StackFile, StackFileError, stack_path
 from lync_provider.remoting import (
     ConnectionFailedError,
     LyncRemotingError,
@@ -45,8 +39,14 @@ from lync_provider.remoting import (
     NotFoundError,
     session_for,
 )
-from lync_provider.stack_file import StackFile, StackFileError, stack_path
-from lync_provider.versions import ServerVersion
+from lync_provider.settings.connections import (
+    NAMESPACE,
+    ConnectionConfigError,
+    Connections,
+    load_connections,
+    load_server_version,
+    lookup_from,
+)
 
 EXIT_CANNOT_CHECK = 2  # exit_code() gives the same for rows that could not be checked
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from lync_provider import deploy_local
+from lync_provider.cli import deploy
+from lync_provider.program.stack_file import StackFile
 from lync_provider.remoting import SWITCH, CmdletCall, session_for
-from lync_provider.stack_file import StackFile
 from tests.project.stacks import LOCAL_PASSPHRASE, PROJECT_DIR
 from tests.provider.helpers import settings_for_url
 
@@ -81,7 +81,7 @@ def calls(env: dict[str, str]) -> list[dict[str, Any]]:
 
 def test_without_pulumi_it_says_so_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "lync_provider.deploy_local", "--project-dir", str(tmp_path)],
+        [sys.executable, "-m", "lync_provider.cli.deploy", "--project-dir", str(tmp_path)],
         env={"PATH": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -98,7 +98,7 @@ def test_without_pulumi_it_says_so_in_one_line(tmp_path: Path) -> None:
 def test_it_starts_the_emulator_deploys_with_a_file_backend_and_checks(
     project: Path, fake_pulumi: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = deploy_local.main(["--project-dir", str(project)], fake_pulumi)
+    status = deploy.main(["--project-dir", str(project)], fake_pulumi)
 
     out, err = capsys.readouterr()
     # The fake `up` configured nothing, so the final check finds the integration missing.
@@ -138,13 +138,11 @@ def test_it_starts_the_emulator_deploys_with_a_file_backend_and_checks(
 def test_a_second_deploy_reuses_the_running_emulator_and_a_failed_up_stops_there(
     project: Path, fake_pulumi: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deploy_local.main(["--project-dir", str(project)], fake_pulumi)
+    deploy.main(["--project-dir", str(project)], fake_pulumi)
     pid = (project / ".emulator" / "emulator.pid").read_text(encoding="utf-8")
     capsys.readouterr()
 
-    status = deploy_local.main(
-        ["--project-dir", str(project)], {**fake_pulumi, "FAKE_PULUMI_EXIT": "3"}
-    )
+    status = deploy.main(["--project-dir", str(project)], {**fake_pulumi, "FAKE_PULUMI_EXIT": "3"})
 
     out, err = capsys.readouterr()
     assert status == 1
@@ -157,13 +155,13 @@ def test_the_follow_up_commands_find_the_local_stack(
     project: Path, fake_pulumi: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 14: after ./run deploy, preview/refresh/destroy/check must reach the same stack."""
-    deploy_local.main(["deploy", "--project-dir", str(project)], fake_pulumi)
+    deploy.main(["deploy", "--project-dir", str(project)], fake_pulumi)
     out, _ = capsys.readouterr()
     assert "./run pulumi preview --stack local" in out and "./run check" in out
     state = project.resolve() / ".pulumi-state"
 
     for argv in (["preview", "--stack", "local"], ["destroy", "--yes", "--stack", "local"]):
-        assert deploy_local.main(["pulumi", "--project-dir", str(project), *argv], fake_pulumi) == 0
+        assert deploy.main(["pulumi", "--project-dir", str(project), *argv], fake_pulumi) == 0
     followups = calls(fake_pulumi)[2:]
     assert [c["argv"] for c in followups] == [
         ["preview", "--stack", "local"],
@@ -174,11 +172,11 @@ def test_the_follow_up_commands_find_the_local_stack(
     }
 
     # The check reads the stack file's secrets with the local passphrase, from any shell.
-    status = deploy_local.main(["check", "--project-dir", str(project)], {"COLUMNS": "200"})
+    status = deploy.main(["check", "--project-dir", str(project)], {"COLUMNS": "200"})
     out, err = capsys.readouterr()
     assert status == 1 and "configuration error" not in err and "MISSING" in out
 
-    assert deploy_local.main(["env", "--project-dir", str(project)], {}) == 0
+    assert deploy.main(["env", "--project-dir", str(project)], {}) == 0
     lines = capsys.readouterr().out.splitlines()
     assert f"export PULUMI_BACKEND_URL=file://{state}" in lines
     assert f"export PULUMI_CONFIG_PASSPHRASE={LOCAL_PASSPHRASE}" in lines

@@ -23,7 +23,9 @@ from pydantic import (
     field_validator,
 )
 
-from lync_provider.config import (
+from lync_provider.integration import ExchangeOnlineIntegrationArgs
+from lync_provider.resources.types import Fqdn, PolicyIdentity
+from lync_provider.settings.connections import (
     KEYS,
     NAMESPACE,
     SECRET_KEYS,
@@ -32,8 +34,6 @@ from lync_provider.config import (
     load_connections,
     load_server_version,
 )
-from lync_provider.integration import ExchangeOnlineIntegrationArgs
-from lync_provider.resources.types import Fqdn, PolicyIdentity
 
 Lookup = Callable[[str], Any]
 

@@ -2,7 +2,7 @@
 
 The ``check`` command and the tests read the same configuration ``pulumi up`` would use
 without running the CLI: the ``config:`` block with ``secure:`` values decrypted (see
-:mod:`lync_provider.stack_secrets`) and every value in the form a program receives it, a
+:mod:`lync_provider.program.stack_secrets`) and every value in the form a program receives it, a
 string, with arrays and objects as JSON text (what ``split_config`` expects).
 """
 
@@ -16,7 +16,11 @@ from typing import Any
 
 import yaml
 
-from lync_provider.stack_secrets import PassphraseCrypter, StackSecretsError, read_passphrase
+from lync_provider.program.stack_secrets import (
+    PassphraseCrypter,
+    StackSecretsError,
+    read_passphrase,
+)
 
 SECURE = "secure"
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from lync_provider.identities import canonical_policy_identity, policy_scope, same_identity
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
+from lync_provider.lync.identities import canonical_policy_identity, policy_scope, same_identity
+from lync_provider.lync.versions import ServerVersion, version_mismatch
 from lync_provider.remoting import SWITCH, CmdletCall, ParameterValue, Records
 from lync_provider.replication.edge_verification import Expectation
 from lync_provider.replication.status import ReplicaStatus
@@ -26,7 +27,6 @@ from lync_provider.resources.access_edge import GLOBAL, AccessEdgeConfigSpec
 from lync_provider.resources.base import lync_name
 from lync_provider.resources.external_access_policy import ExternalAccessPolicySpec
 from lync_provider.resources.hosting_provider import HostingProviderSpec
-from lync_provider.versions import ServerVersion, version_mismatch
 
 Target = Literal["front end", "Edge"]
 NOT_FOUND = "(not found)"
