@@ -60,6 +60,14 @@ class StoreView:
         """Every document of a collection, in creation order."""
         return list(self._data.get(collection, {}).values())
 
+    def documents(self, collection: str) -> Mapping[str, Doc]:
+        """A collection's documents by key, in creation order, without copying them.
+
+        The mapping is live (it follows the data's later writes), so it is for reading
+        during one call; an index derived from it must check that it has not changed.
+        """
+        return self._data.get(collection, {})
+
 
 def copy_data(data: Data) -> Data:
     """A snapshot sharing the (immutable) documents: cheap even for large collections."""

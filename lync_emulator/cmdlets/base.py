@@ -16,6 +16,7 @@ Get/-Identity/-Filter/-LocalStore and Set/-Instance behaviour once for all famil
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,7 +116,14 @@ class Cmdlet:
 
 def wildcard_match(pattern: str, text: str) -> bool:
     """PowerShell ``-like`` matching: ``*``, ``?`` and ``[...]``, case-insensitive."""
-    return re.match(fnmatch.translate(pattern), text, re.IGNORECASE) is not None
+    return _like(pattern).match(text) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _like(pattern: str) -> re.Pattern[str]:
+    # fnmatch.translate is pure Python and costs more than the match itself; a scan tests
+    # one pattern against thousands of names, so translate and compile it once.
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
 
 
 def wrappers(params: Sequence[Param]) -> dict[str, type[int]]:
