@@ -29,7 +29,7 @@ import dill
 from bench.connect import configured
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
-from lync_provider.remoting import CmdletCall, LyncSession, Records
+from lync_provider.remoting import CmdletCall, LyncSession, Records, Reply
 from lync_provider.resources.base import LyncProvider
 from lync_provider.settings.endpoint import EndpointSettings
 from tests.resources.conftest import PROJECT, stack_config
@@ -274,7 +274,8 @@ class Ours:
 
 class FreshSessions:
     """Stands in for a provider's shared session: every read and every write opens a pool of
-    its own, runs, and closes it (a read-back confirming a write gets its own too)."""
+    its own, runs, and closes it (a read-back confirming a write gets its own too). A batch
+    is what a provider without batching sends: one cmdlet per pipeline, each on its own."""
 
     def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
@@ -282,10 +283,19 @@ class FreshSessions:
     def read(self, *calls: CmdletCall) -> Records:
         return self._once(lambda session: session.read(*calls))
 
+    def read_all(self, calls: Sequence[CmdletCall]) -> Reply:
+        replies = [self._once(lambda session, c=call: session.read_all([c])) for call in calls]
+        return Reply(
+            [record for reply in replies for record in reply.records],
+            tuple(error for reply in replies for error in reply.errors),
+        )
+
     def write(self, *calls: CmdletCall, confirm: Callable[[], bool] | None = None) -> Records:
+        if len(calls) > 1:
+            return [record for call in calls for record in self.write(call, confirm=confirm)]
         return self._once(lambda session: session.write(*calls, confirm=confirm))
 
-    def _once(self, call: Callable[[LyncSession], Records]) -> Records:
+    def _once(self, call: Callable[[LyncSession], T]) -> T:
         session = LyncSession(self.settings)
         try:
             return call(session)

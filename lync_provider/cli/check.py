@@ -22,7 +22,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lync_provider.cli.check_rules import Answer, Failed, Probe, Row, Target, exit_code, plan
+from lync_provider.cli.check_rules import (
+    Answer,
+    Failed,
+    Probe,
+    Row,
+    Target,
+    UsersAnswer,
+    UsersProbe,
+    exit_code,
+    plan,
+)
 from lync_provider.cli.check_table import report_table, summary
 from lync_provider.lync.versions import ServerVersion
 from lync_provider.program.config import (
@@ -39,6 +49,8 @@ from lync_provider.remoting import (
     NotFoundError,
     session_for,
 )
+from lync_provider.resources.base import LyncResourceError
+from lync_provider.resources.directory import Directory
 from lync_provider.settings.connections import (
     NAMESPACE,
     ConnectionConfigError,
@@ -121,6 +133,16 @@ def ask(session: LyncSession, probe: Probe) -> Answer:
         return Failed(one_line(err), unreachable=isinstance(err, ConnectionFailedError))
 
 
+def ask_users(session: LyncSession, probe: UsersProbe) -> UsersAnswer:
+    """Read the probe's users ``lync:batchSize`` to a pipeline, as the assignment does."""
+    try:
+        return Directory(session, session.settings.batch_size, "check").records(probe.users)
+    except LyncRemotingError as err:
+        return Failed(one_line(err), unreachable=isinstance(err, ConnectionFailedError))
+    except LyncResourceError as err:  # a user name that names several users
+        return Failed(" ".join(str(err).split()))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The rows, and why any check could not be made (each reason once)."""
@@ -129,19 +151,27 @@ class Outcome:
     failures: list[str]
 
 
-def run_probes(probes: Sequence[Probe], sessions: Mapping[Target, LyncSession]) -> Outcome:
+def run_probes(
+    probes: Sequence[Probe | UsersProbe], sessions: Mapping[Target, LyncSession]
+) -> Outcome:
     """Every probe's rows; once an endpoint is unreachable, its other probes are not sent."""
     rows: list[Row] = []
     failures: list[str] = []
     down: dict[Target, Failed] = {}
     for probe in probes:
-        answer = down.get(probe.where) or ask(sessions[probe.where], probe)
-        if isinstance(answer, Failed):
-            if answer.unreachable:
-                down[probe.where] = answer
-            if answer.reason not in failures:
-                failures.append(answer.reason)
-        rows += probe.judge(answer)
+        session, failed = sessions[probe.where], down.get(probe.where)
+        if isinstance(probe, UsersProbe):
+            users = failed or ask_users(session, probe)
+            failed, new_rows = (users if isinstance(users, Failed) else None), probe.judge(users)
+        else:
+            answer = failed or ask(session, probe)
+            failed, new_rows = (answer if isinstance(answer, Failed) else None), probe.judge(answer)
+        if failed is not None:
+            if failed.unreachable:
+                down[probe.where] = failed
+            if failed.reason not in failures:
+                failures.append(failed.reason)
+        rows += new_rows
     return Outcome(rows, failures)
 
 

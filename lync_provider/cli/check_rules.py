@@ -12,7 +12,7 @@ names from ``lync_name``), so the check and ``pulumi preview`` never disagree on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -67,6 +67,8 @@ class Failed:
 
 
 Answer = Records | Failed
+# A users probe's answer: each user's Get-CsUser object, None for a name nobody has.
+UsersAnswer = Mapping[str, Mapping[str, Any] | None] | Failed
 
 
 @dataclass(frozen=True)
@@ -151,22 +153,36 @@ def object_probe(item: Expectation, where: Target) -> Probe:
     return Probe(where, item.label, call, rule)
 
 
-def user_probe(user: str, policy: str) -> Probe:
-    """Get-CsUser: the user holds the tag policy (Grant-CsExternalAccessPolicy was applied)."""
-    subject = f"CsUser {user}"
+@dataclass(frozen=True)
+class UsersProbe:
+    """Get-CsUser for each user of a tag policy, read in batches: each holds the policy
+    (Grant-CsExternalAccessPolicy was applied). The answer maps each user to its object, or
+    None for a name nobody has."""
 
-    def rule(records: Records) -> list[Row]:
-        held = records[0].get("ExternalAccessPolicy") if records else None
-        if not records:
+    users: tuple[str, ...]
+    policy: str
+    where: Target = "front end"
+    subject: str = "CsUser"
+
+    def judge(self, answer: UsersAnswer) -> list[Row]:
+        """One row per user; a failed read is one ERROR row for them all."""
+        if isinstance(answer, Failed):
+            subject = f"CsUser ({len(self.users)} users)"
+            return [
+                Row(self.where, subject, "Get-CsUser", "-", answer.brief(self.where), Status.ERROR)
+            ]
+        return [self._row(user, answer.get(user)) for user in self.users]
+
+    def _row(self, user: str, record: Mapping[str, Any] | None) -> Row:
+        held = record.get("ExternalAccessPolicy") if record else None
+        if record is None:
             found, status = "(no such user)", Status.MISSING
         elif not held:
             found, status = "(none)", Status.MISSING
         else:
             found = canonical_policy_identity(str(held))
-            status = Status.OK if same_identity(found, policy) else Status.DIFFERENT
-        return [Row("front end", subject, "ExternalAccessPolicy", policy, found, status)]
-
-    return Probe("front end", subject, CmdletCall("Get-CsUser", {"Identity": user}), rule)
+            status = Status.OK if same_identity(found, self.policy) else Status.DIFFERENT
+        return Row(self.where, f"CsUser {user}", "ExternalAccessPolicy", self.policy, found, status)
 
 
 def replication_probe(replicas: Sequence[str] | None, version: ServerVersion) -> Probe:
@@ -215,13 +231,13 @@ def _replica_row(fqdn: str, status: ReplicaStatus | None) -> Row:
 
 def plan(
     args: ExchangeOnlineIntegrationArgs, version: ServerVersion, *, include_edge: bool
-) -> list[Probe]:
+) -> list[Probe | UsersProbe]:
     """Every probe for this configuration, front end first, then the Edge's local store."""
     objects = expectations(args)
-    probes = [object_probe(item, "front end") for item in objects]
+    probes: list[Probe | UsersProbe] = [object_probe(item, "front end") for item in objects]
     policy = canonical_policy_identity(args.policy_identity)
     if policy_scope(policy) == "Tag":
-        probes += [user_probe(user, policy) for user in args.policy_users]
+        probes.append(UsersProbe(tuple(args.policy_users), policy))
     probes.append(replication_probe(args.replicas, version))
     if include_edge:
         probes += [object_probe(item, "Edge") for item in objects]

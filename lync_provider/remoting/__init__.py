@@ -27,6 +27,7 @@ from lync_provider.remoting.results import to_datetime
 from lync_provider.remoting.session import (
     LyncSession,
     Records,
+    Reply,
     SessionStats,
     close_all_sessions,
     session_for,
@@ -50,6 +51,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "Records",
     "RemoteCommandError",
+    "Reply",
     "Secret",
     "ServerError",
     "SessionStats",

@@ -125,6 +125,19 @@ Records = list[dict[str, Any]]
 Confirm = Callable[[], bool]
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What one pipeline produced: its objects, and the errors that did not stop it.
+
+    A statement's non-terminating error (Get-CsUser for a name nobody has) lets the next
+    statements run, so a pipeline of many reads answers for all of them at once; the caller
+    decides what such an error means for the statement it came from.
+    """
+
+    records: Records
+    errors: tuple[ServerError, ...]
+
+
 @dataclass
 class SessionStats:
     """Counters a test or benchmark can read to see what the session really did."""
@@ -164,7 +177,20 @@ class LyncSession:
     # -- public API ---------------------------------------------------------------------
 
     def read(self, *calls: CmdletCall) -> Records:
-        """Run read-only calls, retrying transport failures with bounded backoff."""
+        """Run read-only calls, retrying transport failures with bounded backoff; any error
+        the server writes is raised."""
+        return self._read(calls, tolerate=False).records
+
+    def read_all(self, calls: Sequence[CmdletCall]) -> Reply:
+        """Run read-only calls as one pipeline of statements, retried like :meth:`read`.
+
+        Errors that did not stop the pipeline come back in the reply instead of being
+        raised, so one missing object does not hide the others' answers; an error that
+        failed the pipeline (a terminating one) is raised.
+        """
+        return self._read(calls, tolerate=True)
+
+    def _read(self, calls: Sequence[CmdletCall], *, tolerate: bool) -> Reply:
         for call in calls:
             if not call.is_read:
                 raise ValueError(f"{call.cmdlet} is not a read; use write()")
@@ -182,7 +208,7 @@ class LyncSession:
             before_sleep=note_retry,
             reraise=True,
         )
-        return retrying(self._run_reopening, calls)
+        return retrying(self._run_reopening, calls, tolerate=tolerate)
 
     def write(self, *calls: CmdletCall, confirm: Confirm | None = None) -> Records:
         """Run calls that change the server; never repeat one blindly.
@@ -197,7 +223,7 @@ class LyncSession:
         the command was refused before it ran, so it is re-sent on a fresh pool.
         """
         try:
-            return self._run_reopening(calls)
+            return self._run_reopening(calls).records
         except TransportError as err:
             if isinstance(err, WriteOutcomeUnknownError):
                 raise
@@ -221,7 +247,7 @@ class LyncSession:
                 log.warning("%s failed in transit but took effect: %s", _render(calls), err)
                 return []
             log.warning("%s failed in transit and did not take effect; sending it again", err)
-            return self._run_reopening(calls)
+            return self._run_reopening(calls).records
 
     def _settle(self, confirm: Confirm) -> bool:
         """Run the read-back until it answers or the operation timeout has passed."""
@@ -297,18 +323,18 @@ class LyncSession:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _run_reopening(self, calls: Sequence[CmdletCall]) -> Records:
+    def _run_reopening(self, calls: Sequence[CmdletCall], *, tolerate: bool = False) -> Reply:
         try:
-            return self._run(calls)
+            return self._run(calls, tolerate)
         except _ShellLostError:
             log.info("%s forgot our shell; opening a new one", self.settings.display_url)
             self.stats.pools_lost += 1
             try:
-                return self._run(calls)
+                return self._run(calls, tolerate)
             except _ShellLostError as lost:
                 self._raise_transport(calls, "The server keeps dropping the shell", lost)
 
-    def _run(self, calls: Sequence[CmdletCall]) -> Records:
+    def _run(self, calls: Sequence[CmdletCall], tolerate: bool) -> Reply:
         started = time.monotonic()
         outcome = "failed"
         try:
@@ -316,9 +342,9 @@ class LyncSession:
             with self._channel(), SECRET_WINDOW.guarding(secret):
                 pool = self._open_pool(calls)
                 with self._translated(calls):
-                    records = self._invoke(pool, calls)
-            outcome = f"{len(records)} object(s)"
-            return records
+                    reply = self._invoke(pool, calls, tolerate)
+            outcome = f"{len(reply.records)} object(s), {len(reply.errors)} error(s)"
+            return reply
         finally:
             log.debug(
                 "%s %s -> %s in %.1f ms",
@@ -362,20 +388,21 @@ class LyncSession:
                 self.stats.pools_opened += 1
             self._pool = pool
             if s.import_module:
-                self._invoke(pool, [CmdletCall("Import-Module", {"Name": s.import_module})])
+                module = CmdletCall("Import-Module", {"Name": s.import_module})
+                self._invoke(pool, [module], tolerate=False)
         log.info("opened a remote PowerShell session to %s", s.display_url)
         return pool
 
-    def _invoke(self, pool: RunspacePool, calls: Sequence[CmdletCall]) -> Records:
+    def _invoke(self, pool: RunspacePool, calls: Sequence[CmdletCall], tolerate: bool) -> Reply:
         ps = PowerShell(pool)
         try:
-            return self._run_pipeline(ps, calls)
+            return self._run_pipeline(ps, calls, tolerate)
         finally:
             # pypsrp keeps every pipeline it ever ran in pool.pipelines; a long-lived pool
             # would grow by one per call. The server has already pruned its side.
             pool.pipelines.pop(ps.id, None)
 
-    def _run_pipeline(self, ps: PowerShell, calls: Sequence[CmdletCall]) -> Records:
+    def _run_pipeline(self, ps: PowerShell, calls: Sequence[CmdletCall], tolerate: bool) -> Reply:
         for index, call in enumerate(calls):
             if index:
                 ps.add_statement()
@@ -403,8 +430,8 @@ class LyncSession:
             ps.poll_invoke(timeout=max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(remaining))))
         for warning in ps.streams.warning:
             log.warning("%s: %s: %s", self.settings.display_url, _render(calls), warning)
-        if ps.had_errors or ps.streams.error:
-            errors = tuple(_server_error(record) for record in ps.streams.error)
+        errors = tuple(_server_error(record) for record in ps.streams.error)
+        if ps.had_errors or (errors and not tolerate):
             if not errors:
                 errors = (ServerError("the pipeline failed without an error record"),)
             failing = _failing_call(calls, ps.streams.error)
@@ -414,7 +441,7 @@ class LyncSession:
                 command=failing,
                 server_errors=errors,
             )
-        return [to_record(obj) for obj in ps.output]
+        return Reply([to_record(obj) for obj in ps.output], errors)
 
     @contextmanager
     def _translated(self, calls: Sequence[CmdletCall]) -> Iterator[None]:
@@ -478,17 +505,30 @@ class LyncSession:
         self._discard_pool(graceful=False)
 
 
+# Statements of a batch shown in logs and errors before the rest are counted instead.
+_SHOWN_STATEMENTS = 3
+
+
 def _render(calls: Sequence[CmdletCall]) -> str:
-    return "; ".join(call.render() for call in calls)
+    """The calls as one line; a batch of a hundred Get-CsUser reads is shown by its first
+    statements and a count, so a log line or an error stays readable."""
+    shown = "; ".join(call.render() for call in calls[:_SHOWN_STATEMENTS])
+    rest = len(calls) - _SHOWN_STATEMENTS
+    return f"{shown}; ... ({rest} more statements)" if rest > 0 else shown
 
 
 def _failing_call(calls: Sequence[CmdletCall], records: Sequence[Any]) -> str:
-    """The statement the first error came from, when the server says which."""
+    """The statement the first error came from, when the server says which: by the error's
+    target (the identity a batch statement named), else by its command name."""
     for record in records:
+        target = str(getattr(record, "target_name", None) or "").casefold()
         name = (getattr(record, "command_name", None) or "").lower()
-        for call in calls:
-            if call.cmdlet.lower() == name:
+        named = [call for call in calls if call.cmdlet.lower() == name]
+        for call in named:
+            if target and str(call.parameters.get("Identity", "")).casefold() == target:
                 return call.render()
+        if named:
+            return named[0].render()
     return _render(calls)
 
 

@@ -21,7 +21,6 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import Field, field_validator
 
 from lync_provider.lync.identities import canonical_policy_identity, same_identity, tag_name
-from lync_provider.remoting import CmdletCall, NotFoundError
 from lync_provider.resources.base import (
     LyncProvider,
     LyncResourceError,
@@ -29,6 +28,7 @@ from lync_provider.resources.base import (
     decode_map,
     encode_map,
 )
+from lync_provider.resources.directory import Directory
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Name, PolicyIdentity
 
@@ -36,10 +36,6 @@ log = logging.getLogger(__name__)
 
 PRIOR = "prior_policies"
 LIVE = "live_policies"
-
-
-class UserNotFoundError(LyncResourceError):
-    """Get-CsUser knows no such user."""
 
 
 class ExternalAccessPolicyAssignmentSpec(Spec):
@@ -80,49 +76,53 @@ class ExternalAccessPolicyAssignmentSpec(Spec):
 
 
 class ExternalAccessPolicyAssignmentProvider(LyncProvider):
-    """Grants, re-grants and un-grants a per-user external access policy."""
+    """Grants, re-grants and un-grants a per-user external access policy.
+
+    Users are read and granted ``lync:batchSize`` to a pipeline (:mod:`.directory`); a user
+    who already holds what is wanted is not granted again, so adopting an assignment that is
+    already in place writes nothing.
+    """
 
     spec = ExternalAccessPolicyAssignmentSpec
     kind = "ExternalAccessPolicyAssignment"
 
-    def _policy_of(self, user: str) -> str | None:
-        try:
-            records = self.frontend().read(CmdletCall("Get-CsUser", {"Identity": user}))
-        except NotFoundError:
-            records = []
-        if not records:
-            raise UserNotFoundError(
-                f"{self.kind}: user {user!r} was not found; name users by SIP address, "
-                "UPN, DOMAIN\\logon or display name, as Grant-CsExternalAccessPolicy accepts"
-            )
-        if len(records) > 1:
-            names = ", ".join(str(r.get("SipAddress") or r.get("Identity")) for r in records[:5])
+    def directory(self) -> Directory:
+        """The front end's users, batched as the front end's settings say."""
+        frontend = self.connections().require_frontend()
+        return Directory(self.frontend(), frontend.batch_size, self.kind)
+
+    def _apply(self, directory: Directory, wanted: Mapping[str, str | None], policy: str) -> None:
+        """Grant ``wanted``; if the server refuses any user, raise naming each of them."""
+        refused = directory.grant(wanted)
+        if refused:
+            lines = [
+                f"  {user}: "
+                + (err.server_errors[0].render() if err.server_errors else err.summary)
+                for user, err in refused.items()
+            ]
+            first = next(iter(refused.values()))
             raise LyncResourceError(
-                f"{self.kind}: {user!r} names {len(records)} users ({names}"
-                f"{', ...' if len(records) > 5 else ''}), and a grant to it would change "
-                "them all; name exactly one user, by SIP address or UPN"
+                f"{self.kind} {policy!r}: Grant-CsExternalAccessPolicy was refused for "
+                f"{len(refused)} of {len(wanted)} user(s) on {first.endpoint}:\n"
+                + "\n".join(lines)
+                + (f"\n  hint: {first.hint}" if first.hint else "")
             )
-        policy = records[0].get("ExternalAccessPolicy")
-        return canonical_policy_identity(policy) if policy else None
 
-    def _policy_or_gone(self, user: str) -> str | None:
-        """The user's policy; None for a user who no longer exists (holds nothing)."""
+    def _undo(self, directory: Directory, held: Mapping[str, str | None]) -> None:
+        """Give users back what they held after a failed grant; a failure here is only
+        logged, so the error reported is the one that made the grant fail."""
         try:
-            return self._policy_of(user)
-        except UserNotFoundError:
-            log.warning("%s: user %r no longer exists", self.kind, user)
-            return None
+            refused = directory.grant(held)
+        except Exception:
+            log.exception("%s: could not give users back their prior policies", self.kind)
+            return
+        for user, err in refused.items():
+            log.error("%s: could not give %r back its prior policy: %s", self.kind, user, err)
 
-    def _grant(self, user: str, policy: str | None) -> None:
-        name = tag_name(policy) if policy else None
-        self.frontend().write(
-            CmdletCall("Grant-CsExternalAccessPolicy", {"Identity": user, "PolicyName": name}),
-            confirm=lambda: same_identity(self._policy_of(user), policy),
-        )
-
-    def _outputs(self, inputs: Mapping[str, Any], prior: Mapping[str, Any]) -> dict[str, Any]:
-        live = {user: self._policy_or_gone(user) for user in inputs["users"]}
-        policy = canonical_policy_identity(str(inputs["policy_name"]))
+    @staticmethod
+    def _outputs(
+        policy: str, live: Mapping[str, str | None], prior: Mapping[str, Any]
+    ) -> dict[str, Any]:
         holding = [user for user, held in live.items() if same_identity(held, policy)]
         return {
             "policy_name": policy,
@@ -134,18 +134,17 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
     def create(self, props: Any) -> CreateResult:
         """Record each user's current policy, then grant; undo the grants on failure."""
         policy = canonical_policy_identity(str(props["policy_name"]))
-        prior: dict[str, Any] = {}
+        users = [str(user) for user in props["users"]]
+        directory = self.directory()
         with self.failing("grant it", policy):
+            prior = directory.policies(users)
+            wanted = {u: policy for u in users if not same_identity(prior[u], policy)}
             try:
-                for user in props["users"]:
-                    prior[user] = self._policy_of(user)
-                    self._grant(user, policy)
-                outs = self._outputs(props, prior)
+                self._apply(directory, wanted, policy)
             except Exception:
-                for user, held in prior.items():
-                    self._grant(user, held)
+                self._undo(directory, {user: prior[user] for user in wanted})
                 raise
-        return CreateResult(policy, outs)
+        return CreateResult(policy, self._outputs(policy, dict.fromkeys(users, policy), prior))
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         """Any difference is an update: Grant both assigns and re-assigns."""
@@ -158,37 +157,61 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         users = list(decode_map(props.get(LIVE), "user")) or list(props.get("users") or [])
         prior = decode_map(props.get(PRIOR), "user")
         with self.failing("read it", policy):
-            outs = self._outputs({"policy_name": policy, "users": users}, prior)
-        inputs = {"policy_name": policy, "users": outs["users"]}
-        return ReadResult(policy, outs, inputs)
+            live = self.directory().policies(users, missing_ok=True)
+        outs = self._outputs(policy, live, prior)
+        return ReadResult(policy, outs, {"policy_name": policy, "users": outs["users"]})
 
     def update(self, id_: str, olds: Any, news: Any) -> UpdateResult:
-        """Grant to users who lack the policy; give removed users their prior policy."""
+        """Grant to users who lack the policy; give removed users their prior policy.
+
+        A failed grant undoes this update's grants, so no user holds the policy without a
+        record of what they held before.
+        """
         policy = canonical_policy_identity(str(news["policy_name"]))
         prior = decode_map(olds.get(PRIOR), "user")
-        wanted = {str(user).casefold(): str(user) for user in news["users"]}
+        users = [str(user) for user in news["users"]]
+        kept = {user.casefold() for user in users}
+        removed = [user for user in prior if user.casefold() not in kept]
+        directory = self.directory()
         with self.failing("update it", policy):
-            for user in [u for u in prior if u.casefold() not in wanted]:
-                self._grant(user, prior.pop(user))
-            for user in wanted.values():
-                held = self._policy_of(user)
-                known = next((u for u in prior if u.casefold() == user.casefold()), None)
-                if known is None:
-                    prior[user] = held
-                if not same_identity(held, policy):
-                    self._grant(user, policy)
-            outs = self._outputs(news, prior)
-        return UpdateResult(outs)
+            if removed:
+                held = directory.policies(removed, missing_ok=True)
+                self._apply(directory, self._given_back(policy, held, prior), policy)
+                for user in removed:
+                    prior.pop(user)
+            held = directory.policies(users)
+            known = {user.casefold() for user in prior}
+            prior.update({u: held[u] for u in users if u.casefold() not in known})
+            wanted = {u: policy for u in users if not same_identity(held[u], policy)}
+            try:
+                self._apply(directory, wanted, policy)
+            except Exception:
+                self._undo(directory, {user: held[user] for user in wanted})
+                raise
+        return UpdateResult(self._outputs(policy, dict.fromkeys(users, policy), prior))
 
     def delete(self, id_: str, props: Any) -> None:
         """Give each user still holding the policy what they held before (usually none:
         unassign). A user someone has since moved to another policy is left alone."""
         policy = id_ or canonical_policy_identity(str(props["policy_name"]))
         prior = decode_map(props.get(PRIOR), "user")
+        users = list(decode_map(props.get(LIVE), "user")) or list(prior)
+        directory = self.directory()
         with self.failing("delete it", policy):
-            for user in decode_map(props.get(LIVE), "user") or prior:
-                if same_identity(self._policy_or_gone(user), policy):
-                    self._grant(user, prior.get(user))
+            held = directory.policies(users, missing_ok=True)
+            self._apply(directory, self._given_back(policy, held, prior), policy)
+
+    @staticmethod
+    def _given_back(
+        policy: str, held: Mapping[str, str | None], prior: Mapping[str, Any]
+    ) -> dict[str, str | None]:
+        """What to grant users leaving the assignment: their prior policy, to those who
+        still hold this one and did not already hold it before."""
+        return {
+            user: prior.get(user)
+            for user, now in held.items()
+            if same_identity(now, policy) and not same_identity(prior.get(user), policy)
+        }
 
 
 @dataclass

@@ -37,6 +37,7 @@ KEYS: dict[str, str] = {
     "operationTimeout": "LYNC_OPERATION_TIMEOUT",
     "connectTimeout": "LYNC_CONNECT_TIMEOUT",
     "poolsPerEndpoint": "LYNC_POOLS_PER_ENDPOINT",
+    "batchSize": "LYNC_BATCH_SIZE",
     "serverVersion": "LYNC_SERVER_VERSION",
 }
 SECRET_KEYS = frozenset({"password", "edgePassword"})
@@ -137,8 +138,9 @@ def _endpoint(
     ):
         if get(key):
             fields[field] = _seconds(key, get(key))
-    if get("poolsPerEndpoint"):
-        fields["max_pools"] = get("poolsPerEndpoint")
+    for key, field in (("poolsPerEndpoint", "max_pools"), ("batchSize", "batch_size")):
+        if get(key):
+            fields[field] = get(key)
     module = get("importModule")
     # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
     if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):

@@ -69,6 +69,12 @@ class EndpointSettings(BaseModel):
         le=16,
         description="runspace pools opened at most, for calls in parallel (the engine sends 4)",
     )
+    batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="statements per pipeline when one operation reads or grants many users",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EndpointSettings:

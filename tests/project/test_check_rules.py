@@ -6,12 +6,12 @@ from lync_provider.cli.check_rules import (
     Failed,
     Row,
     Status,
+    UsersProbe,
     exit_code,
     expectations,
     object_probe,
     plan,
     replication_probe,
-    user_probe,
 )
 from lync_provider.cli.check_table import summary
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
@@ -52,12 +52,26 @@ def test_an_absent_object_is_missing_property_by_property() -> None:
     assert ("ProxyFqdn", "exap.um.partner.outlook.cn") in {(r.item, r.expected) for r in rows}
 
 
-def test_a_user_must_hold_the_tag_policy() -> None:
-    probe = user_probe("sip:alice@contoso.com", "Tag:OWA")
-    assert probe.judge([{"ExternalAccessPolicy": "owa"}])[0].status == Status.OK
-    assert probe.judge([{"ExternalAccessPolicy": "Tag:Other"}])[0].status == Status.DIFFERENT
-    assert probe.judge([{"ExternalAccessPolicy": None}])[0].status == Status.MISSING
-    assert probe.judge([])[0].found == "(no such user)"
+def test_each_user_must_hold_the_tag_policy() -> None:
+    users = ("sip:alice@contoso.com", "bob@contoso.com", "carol@contoso.com", "nobody@x.com")
+    probe = UsersProbe(users, "Tag:OWA")
+    rows = probe.judge(
+        {
+            "sip:alice@contoso.com": {"ExternalAccessPolicy": "owa"},
+            "bob@contoso.com": {"ExternalAccessPolicy": "Tag:Other"},
+            "carol@contoso.com": {"ExternalAccessPolicy": None},
+            "nobody@x.com": None,
+        }
+    )
+    assert [(r.subject, r.status) for r in rows] == [
+        ("CsUser sip:alice@contoso.com", Status.OK),
+        ("CsUser bob@contoso.com", Status.DIFFERENT),
+        ("CsUser carol@contoso.com", Status.MISSING),
+        ("CsUser nobody@x.com", Status.MISSING),
+    ]
+    assert rows[3].found == "(no such user)"
+    [failed] = probe.judge(Failed("no connection", unreachable=True))
+    assert failed.status == Status.ERROR and failed.subject == "CsUser (4 users)"
 
 
 def test_replicas_are_the_configured_ones_or_every_one_reported() -> None:
@@ -125,11 +139,14 @@ def test_exit_code_and_summary() -> None:
 def test_the_plan_follows_the_configuration_and_only_reads() -> None:
     tag = ExchangeOnlineIntegrationArgs(policy_identity="tag:OWA", policy_users=["a", "b"])
     probes = plan(tag, V2013, include_edge=True)
-    assert all(p.call.is_read for p in probes)
-    assert [p.subject for p in probes if p.call.cmdlet == "Get-CsUser"] == ["CsUser a", "CsUser b"]
+    [users] = [p for p in probes if isinstance(p, UsersProbe)]
+    assert (users.users, users.policy) == (("a", "b"), "Tag:OWA")
+    calls = [p.call for p in probes if not isinstance(p, UsersProbe)]
+    assert all(call.is_read for call in calls)
     assert sum(p.where == "Edge" for p in probes) == 3
     plain = plan(ExchangeOnlineIntegrationArgs(), V2013, include_edge=False)
-    assert [p.call.cmdlet for p in plain] == [
+    assert not any(isinstance(p, UsersProbe) for p in plain)
+    assert [p.call.cmdlet for p in plain if not isinstance(p, UsersProbe)] == [
         "Get-CsAccessEdgeConfiguration",
         "Get-CsHostingProvider",
         "Get-CsExternalAccessPolicy",

@@ -38,7 +38,9 @@ def test_after_a_restart_that_loses_an_answer_the_next_up_finishes_the_rest(
     rig: Rig, tmp_path: Path
 ) -> None:
     stack = rig.stack(state_path=tmp_path / "state.json")
-    stack.emu.faults.fail_invocation("Grant-CsExternalAccessPolicy")
+    # The first user's grant fails in the batch and again when sent alone.
+    stack.emu.faults.fail_invocation("Grant-CsExternalAccessPolicy", 1)
+    stack.emu.faults.fail_invocation("Grant-CsExternalAccessPolicy", 2)
     text = rig.failure(lambda: stack.engine.up(deployment()))
     assert "InjectedFault" in text
     stack.emu.restart()

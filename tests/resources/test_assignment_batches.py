@@ -1,0 +1,203 @@
+"""ExternalAccessPolicyAssignment reads and grants users many to a pipeline (lync:batchSize).
+
+Pipelines are counted by the emulator (``PIPELINES_RUN``) and the order of what ran comes
+from its audit log, so each test asserts what the server really received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from math import ceil
+from typing import Any
+
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+
+from lync_emulator.counters import Counter
+from lync_emulator.emulator import Emulator
+from lync_provider.remoting import CmdletCall, LyncSession
+from lync_provider.resources import ExternalAccessPolicyAssignmentProvider, LyncResourceError
+from tests.provider.helpers import frontend_settings
+from tests.resources.conftest import PROJECT, plain_config, store_state
+
+FIVE = [
+    "sip:alice@contoso.com",
+    "bob@contoso.com",
+    "carol@contoso.local",  # a UPN
+    "sip:dave@contoso.com",
+    "erin@contoso.com",
+]
+GET, GRANT = "Get-CsUser", "Grant-CsExternalAccessPolicy"
+
+
+def pipelines(emu: Emulator) -> int:
+    return emu.counters[Counter.PIPELINES_RUN, "frontend"]
+
+
+def frontend_writes(emu: Emulator) -> list[str]:
+    """Writes sent over the wire (the seeding done at the server's own shell excluded)."""
+    return [e.cmdlet for e in emu.audit.writes() if e.role == "frontend"]
+
+
+def policy_of(emu: Emulator, user: str) -> str:
+    [record] = emu.run_cmdlet(GET, user)
+    return str(record.properties["ExternalAccessPolicy"] or "")
+
+
+@pytest.fixture
+def provider(lync_emulator: Emulator) -> Callable[..., ExternalAccessPolicyAssignmentProvider]:
+    """A configured provider with the given ``lync:batchSize``; the OWA and Other tag
+    policies exist."""
+    for tag in ("tag:OWA", "tag:Other"):
+        lync_emulator.run_cmdlet("New-CsExternalAccessPolicy", tag, EnableOutsideAccess=True)
+
+    def make(batch: int = 2) -> ExternalAccessPolicyAssignmentProvider:
+        config = {**plain_config(lync_emulator), "lync:batchSize": str(batch)}
+        made = ExternalAccessPolicyAssignmentProvider()
+        made.configure(ConfigureRequest(Config(config, PROJECT)))
+        return made
+
+    return make
+
+
+def inputs(made: ExternalAccessPolicyAssignmentProvider, users: list[str]) -> dict[str, Any]:
+    checked = made.check({}, {"policy_name": "tag:OWA", "users": users})
+    assert checked.failures == []
+    return dict(checked.inputs)
+
+
+def test_create_reads_every_user_before_granting_and_both_go_in_batches(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    made = provider(batch=2)
+    props = inputs(made, FIVE)
+    start, audited = pipelines(lync_emulator), len(lync_emulator.audit.entries())
+
+    created = made.create(props)
+
+    assert pipelines(lync_emulator) - start == 2 * ceil(len(FIVE) / 2)
+    ran = [e.cmdlet for e in lync_emulator.audit.entries()[audited:] if e.role == "frontend"]
+    assert ran == [GET] * 5 + [GRANT] * 5  # every prior policy known before any grant
+    assert all(policy_of(lync_emulator, user) == "OWA" for user in FIVE)
+    assert created.outs["users"] == FIVE
+
+
+def test_refresh_and_destroy_batch_too_and_give_each_user_its_prior_policy(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    lync_emulator.run_cmdlet(GRANT, "dave@contoso.com", "Other")
+    before = store_state(lync_emulator)
+    made = provider(batch=2)
+    created = made.create(inputs(made, FIVE))
+    batches = ceil(len(FIVE) / 2)
+
+    start = pipelines(lync_emulator)
+    read = made.read(created.id, created.outs)
+    assert pipelines(lync_emulator) - start == batches
+    assert read.outs["users"] == FIVE
+
+    start = pipelines(lync_emulator)
+    made.delete(created.id, read.outs)
+    assert pipelines(lync_emulator) - start == 2 * batches
+    assert store_state(lync_emulator) == before  # dave holds Other again, the rest nothing
+
+
+def test_users_who_already_hold_the_policy_are_not_granted_again(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    for user in FIVE[:2]:
+        lync_emulator.run_cmdlet(GRANT, user, "OWA")
+    before = store_state(lync_emulator)
+    made = provider(batch=100)
+
+    created = made.create(inputs(made, FIVE[:2]))
+    made.delete(created.id, created.outs)
+
+    assert frontend_writes(lync_emulator) == []  # adopting an assignment in place writes nothing
+    assert store_state(lync_emulator) == before
+
+
+def test_names_that_may_name_several_users_are_read_alone(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    """A display name or DOMAIN\\logon is not matched against a batch's answers."""
+    made = provider(batch=100)
+    users = ["Alice Adams", "CONTOSO\\bob", "carol@contoso.com", "dave@contoso.com"]
+    props = inputs(made, users)
+    start = pipelines(lync_emulator)
+
+    created = made.create(props)
+
+    assert pipelines(lync_emulator) - start == (1 + 2) + 1  # reads: one batch, two alone
+    assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 4
+    assert [p["user"] for p in created.outs["prior_policies"]] == users
+
+
+def test_users_nobody_has_are_named_together_and_nothing_is_granted(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    made = provider(batch=100)
+    props = inputs(made, ["alice@contoso.com", "nobody@contoso.com", "ghost@contoso.com"])
+
+    with pytest.raises(LyncResourceError) as raised:
+        made.create(props)
+
+    assert "2 users were not found: 'nobody@contoso.com', 'ghost@contoso.com'" in str(raised.value)
+    assert frontend_writes(lync_emulator) == []
+
+
+def test_a_user_the_server_refuses_is_named_and_the_others_are_given_back(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    lync_emulator.run_cmdlet(GRANT, "carol@contoso.com", "Other")
+    before = store_state(lync_emulator)
+    made = provider(batch=100)
+    props = inputs(made, ["alice@contoso.com", "bob@contoso.com", "carol@contoso.com"])
+    # bob's grant fails in the batch (stopping it) and again when sent alone.
+    lync_emulator.faults.fail_invocation(GRANT, 2)
+    lync_emulator.faults.fail_invocation(GRANT, 3)
+
+    with pytest.raises(LyncResourceError) as raised:
+        made.create(props)
+
+    text = str(raised.value)
+    assert "refused for 1 of 3 user(s)" in text and lync_emulator.frontend_url in text
+    [refused] = [line for line in text.splitlines() if "InjectedFault" in line]
+    assert refused.strip().startswith("bob@contoso.com:")
+    assert store_state(lync_emulator) == before  # alice unassigned, carol holds Other again
+
+
+def test_a_one_off_refusal_in_a_batch_costs_one_more_grant_not_the_others(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    made = provider(batch=100)
+    users = ["alice@contoso.com", "bob@contoso.com", "carol@contoso.com"]
+    props = inputs(made, users)
+    lync_emulator.faults.fail_invocation(GRANT, 2)
+
+    made.create(props)
+
+    assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 3
+    grants = [e.parameters["Identity"] for e in lync_emulator.audit.entries(GRANT)]
+    # The batch ran alice and stopped at bob; then the two not yet holding it, alone.
+    assert grants == [*users[:2], *users[1:]]
+
+
+def test_a_batch_larger_than_one_envelope_is_sent_in_fragments(lync_emulator: Emulator) -> None:
+    """A thousand statements exceed pypsrp's 150 KiB envelope: the pipeline goes out in
+    several WS-Management messages, and its thousand error records come back in several."""
+    session = LyncSession(frontend_settings(lync_emulator))
+    calls = [CmdletCall(GET, {"Identity": f"nobody{i:04d}@contoso.com"}) for i in range(1000)]
+    start = pipelines(lync_emulator)
+    requests = lync_emulator.counters[Counter.HTTP_REQUESTS, "frontend"]
+    try:
+        reply = session.read_all(calls)
+    finally:
+        session.close()
+    assert reply.records == [] and len(reply.errors) == 1000
+    assert {e.fully_qualified_error_id for e in reply.errors} == {
+        lync_emulator.audit.entries(GET)[0].error_id
+    }
+    assert pipelines(lync_emulator) - start == 1
+    assert lync_emulator.counters[Counter.HTTP_REQUESTS, "frontend"] - requests > 4
+    assert len(lync_emulator.audit.entries(GET)) == 1000
