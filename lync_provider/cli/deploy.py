@@ -1,27 +1,32 @@
 """``./run deploy``: the ``local`` stack deployed into the emulator, from a fresh clone.
 
-1. Without the Pulumi CLI on PATH, one line says how to install it, and nothing starts.
+1. The Pulumi CLI is ``pulumi`` on PATH, else the project's own ``.pulumi-cli/``, else
+   ``PulumiCommand.install`` puts the pinned SDK's version there (one line says so first).
+   When that download is impossible, one line gives the manual install command, and nothing
+   starts (``lync_provider.cli.pulumi_cli``).
 2. The emulator starts in the background on the ports of ``stacks/Pulumi.local.yaml``
    (``.emulator/`` holds its state, audit log, log and pid), or the one a previous deploy
    left running is reused. It keeps running afterwards; the command prints how to stop it.
-3. Pulumi runs with a file state backend in the project (``.pulumi-state/``) and the local
-   stack's documented passphrase, so no account or login is needed: ``pulumi stack select
-   --create local``, then ``pulumi up --yes --stack local``.
+3. The Automation API (``pulumi.automation``) drives that CLI with a file state backend in
+   the project (``.pulumi-state/``) and the local stack's documented passphrase, so no account
+   or login is needed: ``create_or_select_stack("local", work_dir=<project>)``, then
+   ``stack.up()``, each line of its output printed as it arrives.
 4. ``python -m lync_provider check --stack local`` reports what is now in place; its exit
    status is the command's.
 
 The file backend and the passphrase exist only in this command's environment, so the
 follow-up commands go through the same wrapper: ``./run pulumi preview --stack local`` (any
-Pulumi command, with that environment), ``./run check``, or ``eval "$(./run env)"`` to put it
-in the shell for plain ``pulumi`` and ``python -m lync_provider check --stack local``.
+Pulumi command, with that environment and the CLI found as in step 1), ``./run check``, or
+``eval "$(./run env)"`` to put it in the shell for plain ``pulumi`` (``.pulumi-cli/bin`` is
+appended to PATH) and ``python -m lync_provider check --stack local``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -30,18 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pulumi import automation as auto
+
 from lync_provider.cli.check import report
+from lync_provider.cli.pulumi_cli import CLI_DIR, PulumiCliError, find_or_install
 from lync_provider.program.stack_file import StackFile, StackFileError, stack_path
 from lync_provider.program.stack_secrets import PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 STACK = "local"
 # Documented in stacks/Pulumi.local.yaml: it protects only the emulator's well-known password.
 PASSPHRASE = "local-emulator"  # noqa: S105
-INSTALL = (
-    "./run deploy needs the Pulumi CLI, and `pulumi` is not on PATH: install it "
-    "(https://www.pulumi.com/docs/install/, e.g. `curl -fsSL https://get.pulumi.com | sh`), "
-    "then run ./run deploy again"
-)
 READY_SECONDS = 30.0
 READY_POLL_SECONDS = 0.05
 
@@ -164,25 +167,80 @@ def pulumi_environment(project_dir: Path, environ: Mapping[str, str]) -> dict[st
     return env
 
 
-def run_pulumi(pulumi: str, args: Sequence[str], project_dir: Path, env: Mapping[str, str]) -> None:
-    """One Pulumi CLI command in the project, its output straight to the terminal."""
-    done = subprocess.run(  # noqa: S603 - the resolved pulumi executable, fixed arguments
-        [pulumi, *args], cwd=project_dir, env=dict(env), check=False
+def run_pulumi(
+    cli: auto.PulumiCommand, args: Sequence[str], project_dir: Path, env: Mapping[str, str]
+) -> None:
+    """One Pulumi CLI command in the project (``./run pulumi``), its output straight to the
+    terminal. As the Automation API does, the CLI's own folder comes first on PATH, so the
+    language plugins installed beside it are the ones used."""
+    env = dict(env)
+    if os.path.isabs(cli.command):
+        env["PATH"] = os.pathsep.join([os.path.dirname(cli.command), env.get("PATH", "")])
+    done = subprocess.run(  # noqa: S603 - the resolved pulumi executable, the user's arguments
+        [cli.command, *args], cwd=project_dir, env=env, check=False
     )
     if done.returncode != 0:
         raise DeployError(f"`pulumi {' '.join(args)}` failed with exit status {done.returncode}")
 
 
+def _failure(err: auto.CommandError) -> tuple[str, str]:
+    """The exit status and the last line of stderr of a failed Automation API command (the
+    SDK keeps only their text: ``"\\n code: N\\n stdout: ...\\n stderr: ..."``)."""
+    text = str(err)
+    code = re.search(r"^ code: (-?\d+)$", text, re.MULTILINE)
+    stderr = text.rpartition("\n stderr: ")[2] if "\n stderr: " in text else ""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return (code.group(1) if code else "?"), (lines[-1] if lines else "")
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def _echo_error(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def local_stack(cli: auto.PulumiCommand, project_dir: Path, env: Mapping[str, str]) -> auto.Stack:
+    """The ``local`` stack of the project's program, created with the passphrase secrets
+    provider when it does not exist yet (``stack select``, else ``stack init``)."""
+    options = auto.LocalWorkspaceOptions(
+        env_vars=dict(env), secrets_provider="passphrase", pulumi_command=cli
+    )
+    try:
+        return auto.create_or_select_stack(STACK, work_dir=str(project_dir.resolve()), opts=options)
+    except auto.CommandError as err:
+        code, last = _failure(err)
+        raise DeployError(
+            f"selecting or creating the {STACK} stack failed with exit status {code}: {last}"
+        ) from err
+
+
+def up(stack: auto.Stack) -> auto.UpResult:
+    """``pulumi up`` of the stack, each line of its output printed as it arrives (colours
+    only when this process writes to a terminal, as the CLI would decide itself)."""
+    color = "always" if sys.stdout.isatty() else "never"
+    try:
+        return stack.up(color=color, on_output=_echo, on_error=_echo_error)
+    except auto.CommandError as err:
+        code, _ = _failure(err)  # its output, stderr included, is already printed
+        message = f"`pulumi up` of the {STACK} stack failed with exit status {code}"
+        raise DeployError(message) from err
+
+
 def export_lines(project_dir: Path, environ: Mapping[str, str]) -> str:
     """Shell lines that give a terminal the local stack's environment (``./run env``): the
-    file backend, the passphrase, and the project's virtualenv first on PATH."""
+    file backend, the passphrase, the project's virtualenv first on PATH and its own Pulumi
+    CLI folder last."""
     env = pulumi_environment(project_dir, environ)
     venv_bin = project_dir.resolve() / ".venv" / "bin"
+    # After PATH: a pulumi on PATH comes first, as for ./run deploy and ./run pulumi.
+    cli_bin = project_dir.resolve() / CLI_DIR / "bin"
     lines = [
         f"export PULUMI_BACKEND_URL={shlex.quote(env['PULUMI_BACKEND_URL'])}",
         f"export {PASSPHRASE_ENV}={shlex.quote(PASSPHRASE)}",
         "unset PULUMI_CONFIG_PASSPHRASE_FILE",
-        f'export PATH={shlex.quote(str(venv_bin))}:"$PATH"',
+        f'export PATH={shlex.quote(str(venv_bin))}:"$PATH":{shlex.quote(str(cli_bin))}',
     ]
     return "\n".join(lines)
 
@@ -194,18 +252,12 @@ NEXT_STEPS = (
 )
 
 
-def deploy(pulumi: str, project_dir: Path, environ: Mapping[str, str]) -> int:
+def deploy(cli: auto.PulumiCommand, project_dir: Path, environ: Mapping[str, str]) -> int:
     """Steps 2 to 4; the check's exit status."""
     emulator = start_emulator(project_dir, *local_ports(project_dir))
     print(emulator.how_to_stop(), flush=True)
     env = pulumi_environment(project_dir, environ)
-    run_pulumi(
-        pulumi,
-        ["stack", "select", "--create", "--secrets-provider", "passphrase", STACK],
-        project_dir,
-        env,
-    )
-    run_pulumi(pulumi, ["up", "--yes", "--stack", STACK], project_dir, env)
+    up(local_stack(cli, project_dir, env))
     status = report(project_dir, STACK, env)
     print(NEXT_STEPS, flush=True)
     return status
@@ -243,16 +295,19 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 0
     if command == "check":
         return report(args.project_dir, STACK, pulumi_environment(args.project_dir, env))
-    pulumi = shutil.which("pulumi", path=env.get("PATH", ""))
-    if pulumi is None:
-        print(INSTALL.replace("./run deploy", f"./run {command}"), file=sys.stderr)
+    who = f"./run {command}"
+    try:
+        # Before anything starts: without a CLI, no emulator is left running.
+        cli = find_or_install(args.project_dir, env, who, _echo_error)
+    except PulumiCliError as err:
+        print(err, file=sys.stderr)
         return 1
     try:
         if command == "pulumi":
             local = pulumi_environment(args.project_dir, env)
-            run_pulumi(pulumi, args.args, args.project_dir, local)
+            run_pulumi(cli, args.args, args.project_dir, local)
             return 0
-        return deploy(pulumi, args.project_dir, env)
+        return deploy(cli, args.project_dir, env)
     except (DeployError, StackFileError) as err:
         print(f"./run {command}: {err}", file=sys.stderr)
         return 1
