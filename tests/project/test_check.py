@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
 from lync_emulator.replication import ReplicationSettings
 from lync_provider.__main__ import main
@@ -298,3 +300,22 @@ def test_refused_credentials_exit_2_without_the_password(
     assert len(lines) == 2  # one per endpoint
     assert all("refused the credentials" in line and "hint:" in line for line in lines)
     assert "Wr0ng-But-Secret!" not in err
+
+
+def test_the_policy_users_are_read_in_one_pipeline(lync_emulator: Emulator, tmp_path: Path) -> None:
+    """Get-CsUser for every policy user goes in one batch, as the assignment reads them."""
+    local_stack_for(lync_emulator, tmp_path)
+    deploy(lync_emulator, tmp_path)
+    config = StackFile.load(tmp_path / "stacks" / "Pulumi.local.yaml").program_config(ENV)
+    users = json.loads(config["lync:policyUsers"])
+    assert len(users) >= 2
+    before = lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"]
+
+    rows = rows_for(tmp_path)
+
+    user_rows = [r for r in rows if r.item == "ExternalAccessPolicy"]
+    assert [r.subject for r in user_rows] == [f"CsUser {user}" for user in users]
+    assert {r.status for r in user_rows} == {Status.OK}
+    pipelines = lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"] - before
+    # One Get- per object (edge, hosting provider, policy), one for the users, one status read.
+    assert pipelines == 3 + 1 + 1
