@@ -1,7 +1,9 @@
 """``python -m lync_provider <command>``: the project's commands for administrators.
 
 ``check`` reports whether the Exchange Online integration is in place (read-only); see
-:mod:`lync_provider.cli.check`.
+:mod:`lync_provider.cli.check`. ``export`` writes a Pulumi program that declares the
+configuration a server holds, to bring it under code (read-only); see
+:mod:`lync_provider.cli.export`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lync_provider.cli import check
+from lync_provider.cli import check, export
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,10 +31,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     )
+    export.add_arguments(
+        commands.add_parser(
+            "export",
+            help="write a Pulumi program declaring the live configuration (read-only)",
+            description=export.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     args = parser.parse_args(argv)
     # The remoting layer logs each retry as a warning; a command reports failures itself.
     logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
-    return check.run(args)
+    return export.run(args) if args.command == "export" else check.run(args)
 
 
 if __name__ == "__main__":

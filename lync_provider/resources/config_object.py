@@ -92,12 +92,14 @@ class ConfigObjectProvider(LyncProvider):
             return None
         return records[0] if records else None
 
-    def _matches(self, identity: str, desired: Mapping[str, Any]) -> bool:
-        live = self.get(identity)
-        if live is None:
-            return False
+    def _holds(self, live: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+        """Whether the object as read already has every desired value."""
         found = self.from_record(live, list(desired))
         return not self.changed_properties(found, desired)
+
+    def _matches(self, identity: str, desired: Mapping[str, Any]) -> bool:
+        live = self.get(identity)
+        return live is not None and self._holds(live, desired)
 
     def apply(self, identity: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """Set-<noun> with just these values, and the object read back in the same round
@@ -206,8 +208,14 @@ class ConfigObjectProvider(LyncProvider):
                         self._check_adoptable(props, identity, live)
                     prior = self._prior(live, desired, pending)
                     undo = partial(self._restore_unless_unchanged, identity, prior)
-                    self.journal.record(endpoint, self.kind, identity, desired, prior)
-                    written = self.apply(identity, desired)
+                    if self._holds(live, desired):
+                        # Taking over an object that already holds the declared values (an
+                        # exported program's first up) writes nothing, so there is no change
+                        # for the ReplicationGate to wait for either.
+                        written, changed_at = dict(live), None
+                    else:
+                        self.journal.record(endpoint, self.kind, identity, desired, prior)
+                        written = self.apply(identity, desired)
                 outs = self.outputs(props, written or self._read_back(identity), prior, changed_at)
             except (LyncRemotingError, LyncResourceError) as err:
                 # A New- refused as a duplicate created nothing, and the object is not ours.
@@ -320,10 +328,11 @@ class ConfigObjectProvider(LyncProvider):
 
     def delete(self, id_: str, props: Any) -> None:
         """Remove an object this resource created (already gone is fine); give a singleton
-        or an adopted object its prior values back."""
+        or an adopted object its prior values back, unless it already holds them (nothing
+        was written at takeover, or someone restored them by hand)."""
         identity = id_ or self.identity_of(props)
         with self.failing("delete it", identity):
             if self._takes_over(identity, props):
-                self.apply(identity, decode_map(props.get(PRIOR), "property"))
+                self._restore_unless_unchanged(identity, decode_map(props.get(PRIOR), "property"))
             else:
                 self._remove(identity)

@@ -13,6 +13,7 @@ from pulumi.output import Unknown
 from lync_emulator.emulator import Emulator
 from lync_provider.resources import (
     ExternalAccessPolicyAssignmentProvider,
+    ExternalAccessPolicyProvider,
     HostingProviderProvider,
     LyncResourceError,
 )
@@ -168,3 +169,30 @@ def test_a_user_who_left_is_skipped_on_read_and_delete(
     provider.delete(read.id, read.outs)
     [alice] = lync_emulator.run_cmdlet("Get-CsUser", "alice@contoso.com")
     assert alice.properties["ExternalAccessPolicy"] is None
+
+
+@pytest.mark.parametrize(
+    ("cls", "inputs"),
+    [
+        (ExternalAccessPolicyProvider, {"identity": "Global", "enable_outside_access": False}),
+        (HostingProviderProvider, {**EXCHANGE_ONLINE, "adopt": True}),
+    ],
+    ids=["global-policy", "adopted-hosting-provider"],
+)
+def test_taking_over_what_already_holds_the_declared_values_writes_nothing(
+    configured: Make, lync_emulator: Emulator, cls: type[LyncProvider], inputs: dict[str, Any]
+) -> None:
+    """The first up of an exported program: nothing to write, so nothing for the gate to
+    wait for (changed_at is None), and destroy gives back what was there without a write."""
+    provider = configured(cls)
+    if cls is HostingProviderProvider:  # made by hand before Pulumi, exactly as declared
+        made = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+        provider.journal.discard(lync_emulator.frontend_url, provider.kind, made.id)
+    before, writes = store_state(lync_emulator), len(lync_emulator.audit.writes())
+
+    created = provider.create(provider.check({}, inputs).inputs)
+    provider.delete(created.id, created.outs)
+
+    assert lync_emulator.audit.writes()[writes:] == []
+    assert created.outs.get("changed_at") is None
+    assert store_state(lync_emulator) == before
