@@ -166,6 +166,24 @@ def load_server_version(get: Lookup) -> ServerVersion:
         raise ConnectionConfigError(f"{NAMESPACE}:serverVersion: {err}") from None
 
 
+# EndpointSettings fields set from a key of their own, so a bad value is reported under it.
+_FIELD_KEYS = {
+    "max_pools": "poolsPerEndpoint",
+    "batch_size": "batchSize",
+    "connect_timeout": "connectTimeout",
+    "operation_timeout": "operationTimeout",
+}
+
+
+def _problems(err: ValidationError, url_key: str) -> str:
+    """Each problem under the key it came from; the endpoint's URL key for the rest."""
+    return "; ".join(
+        f"{NAMESPACE}:{_FIELD_KEYS.get(str(e['loc'][0]) if e['loc'] else '', url_key)}: "
+        + str(e["msg"]).removeprefix("Value error, ")
+        for e in err.errors()
+    )
+
+
 def load_connections(get: Lookup) -> Connections:
     """Build both endpoints; a mistake is kept and reported when a connection is needed,
     so that validation-only calls (``check``, ``diff`` in a preview) still work. The message
@@ -178,8 +196,7 @@ def load_connections(get: Lookup) -> Connections:
         try:
             endpoints.append(_endpoint(get, url_key, *keys))
         except ValidationError as err:
-            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
-            return Connections(None, None, f"{NAMESPACE}:{url_key}: {problems}")
+            return Connections(None, None, _problems(err, url_key))
         except ValueError as err:
             named = str(err).startswith(f"{NAMESPACE}:")
             return Connections(None, None, str(err) if named else f"{NAMESPACE}:{url_key}: {err}")

@@ -220,11 +220,14 @@ def test_the_connection_keys_reach_the_endpoint_settings() -> None:
             "username": "CONTOSO\\lyncadmin",
             "password": "x",
             "poolsPerEndpoint": "2",
+            "batchSize": "25",
             "connectTimeout": "7",
             "operationTimeout": "9",
         }.items()
     }
     frontend = load_connections(lookup_from(config, env={})).require_frontend()
     assert (frontend.max_pools, frontend.connect_timeout, frontend.operation_timeout) == (2, 7, 9)
-    bad = load_connections(lookup_from({**config, "lync:poolsPerEndpoint": "99"}, env={}))
-    assert bad.problem is not None and "lync:frontEndUrl" in bad.problem
+    assert frontend.batch_size == 25
+    for key, bad_value in (("poolsPerEndpoint", "99"), ("batchSize", "0")):
+        bad = load_connections(lookup_from({**config, f"lync:{key}": bad_value}, env={}))
+        assert bad.problem is not None and bad.problem.startswith(f"lync:{key}: "), bad.problem
