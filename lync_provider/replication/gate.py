@@ -36,7 +36,7 @@ from lync_provider.lync.versions import version_mismatch
 from lync_provider.remoting import CmdletCall
 from lync_provider.replication.polling import Backoff
 from lync_provider.replication.status import TROUBLESHOOTING, ReplicaStatus, replica_table
-from lync_provider.resources.base import LyncProvider, LyncResourceError, Spec
+from lync_provider.resources.base import STATUS, LyncProvider, LyncResourceError, Spec
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Fqdn
 
@@ -106,7 +106,7 @@ class ReplicationGateProvider(LyncProvider):
 
     def statuses(self) -> list[ReplicaStatus]:
         """Current status of every replica, from the front end."""
-        records = self.frontend().read(CmdletCall("Get-CsManagementStoreReplicationStatus"))
+        records = self.frontend().read(STATUS)
         return [ReplicaStatus.from_record(r) for r in records]
 
     def wait(self, settings: ReplicationGateSpec) -> WaitResult:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -51,6 +51,8 @@ from lync_provider.settings.logs import configure_from_environment
 log = logging.getLogger(__name__)
 
 PROVIDER_KEY = "__provider"
+# The replication status: read before a write, it dates the change for the ReplicationGate.
+STATUS = CmdletCall("Get-CsManagementStoreReplicationStatus")
 # The value the engine sends for an input not yet known during a preview.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # Lync parameter names that are not the PascalCase of their snake_case input name.
@@ -263,13 +265,11 @@ class LyncProvider(ResourceProvider):
         the gate then falls back to reports newer than those it first sees).
         """
         try:
-            records = self.frontend().read(CmdletCall("Get-CsManagementStoreReplicationStatus"))
+            records = self.frontend().read(STATUS)
         except (LyncRemotingError, ConnectionConfigError) as err:
             log.warning("%s: replication status unreadable before a change: %s", self.kind, err)
             return None
-        stamps = [to_datetime(record.get("LastUpdateCreation")) for record in records]
-        known = [stamp for stamp in stamps if stamp is not None]
-        return max(known).isoformat() if known else None
+        return marker_of(records)
 
     @contextmanager
     def failing(self, action: str, target: str) -> Iterator[None]:
@@ -293,6 +293,14 @@ class LyncProvider(ResourceProvider):
     def from_record(self, record: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
         """The named properties of a Lync object, snake_case, as live values."""
         return {name: record.get(lync_name(name)) for name in fields}
+
+
+def marker_of(records: Sequence[Mapping[str, Any]]) -> str | None:
+    """The newest ``LastUpdateCreation`` among replica status records (see
+    :meth:`LyncProvider.change_marker`), None when none reports one."""
+    stamps = [to_datetime(record.get("LastUpdateCreation")) for record in records]
+    known = [stamp for stamp in stamps if stamp is not None]
+    return max(known).isoformat() if known else None
 
 
 def encode_map(values: Mapping[str, Any], key: str) -> list[dict[str, Any]]:

@@ -31,13 +31,16 @@ from lync_provider.remoting import (
     CmdletCall,
     LyncRemotingError,
     NotFoundError,
+    RemoteCommandError,
 )
 from lync_provider.resources.base import (
     PROVIDER_KEY,
+    STATUS,
     LyncProvider,
     LyncResourceError,
     decode_map,
     encode_map,
+    marker_of,
 )
 from lync_provider.resources.journal import Entry, Journal
 
@@ -91,6 +94,24 @@ class ConfigObjectProvider(LyncProvider):
         except NotFoundError:
             return None
         return records[0] if records else None
+
+    def dated_get(self, identity: str) -> tuple[str | None, dict[str, Any] | None]:
+        """:meth:`change_marker` and :meth:`get` in one pipeline: the replication status is
+        read before the object, so it predates any write that follows, as the gate needs.
+
+        A missing object is a non-terminating ObjectNotFound, which lets the status answer
+        too; any other error, or a refused pipeline, falls back to the two reads alone, whose
+        errors are then exact.
+        """
+        try:
+            reply = self.frontend().read_all([STATUS, self._get_call(identity)])
+        except RemoteCommandError:
+            reply = None
+        if reply is None or any(e.category != "ObjectNotFound" for e in reply.errors):
+            return self.change_marker(), self.get(identity)
+        objects = [record for record in reply.records if "ReplicaFqdn" not in record]
+        replicas = [record for record in reply.records if "ReplicaFqdn" in record]
+        return marker_of(replicas), objects[0] if objects else None
 
     def _holds(self, live: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
         """Whether the object as read already has every desired value."""
@@ -179,11 +200,10 @@ class ConfigObjectProvider(LyncProvider):
         """
         identity = self.identity_of(props)
         desired = self.managed(props)
-        changed_at = self.change_marker()
         with self.failing("create it", identity):
+            changed_at, live = self.dated_get(identity)
             endpoint = self.connections().require_frontend().display_url
             pending = self.journal.find(endpoint, self.kind, identity)
-            live = self.get(identity)
             prior: dict[str, Any] | None = None
             undo: Callable[[], object] | None = None
             adopted = False

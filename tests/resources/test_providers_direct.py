@@ -10,6 +10,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 
+from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
 from lync_provider.resources import (
     ExternalAccessPolicyAssignmentProvider,
@@ -196,3 +197,42 @@ def test_taking_over_what_already_holds_the_declared_values_writes_nothing(
     assert lync_emulator.audit.writes()[writes:] == []
     assert created.outs.get("changed_at") is None
     assert store_state(lync_emulator) == before
+
+
+def test_a_create_dates_the_change_and_looks_for_the_object_in_one_pipeline(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    """Replication status, then Get- (one pipeline); New- with its read-back (another)."""
+    provider = configured(HostingProviderProvider)
+    start = lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"]
+    audited = len(lync_emulator.audit.entries())
+
+    created = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+
+    assert lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"] - start == 2
+    ran = [e.cmdlet for e in lync_emulator.audit.entries()[audited:]]
+    assert ran == [
+        "Get-CsManagementStoreReplicationStatus",
+        "Get-CsHostingProvider",
+        "New-CsHostingProvider",
+        "Get-CsHostingProvider",
+    ]
+    assert created.outs["changed_at"] is not None
+
+
+def test_when_the_combined_read_is_refused_each_read_is_sent_alone(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    provider = configured(HostingProviderProvider)
+    lync_emulator.faults.fail_invocation("Get-CsManagementStoreReplicationStatus")
+    audited = len(lync_emulator.audit.entries())
+
+    created = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+
+    ran = [(e.cmdlet, e.outcome) for e in lync_emulator.audit.entries()[audited:]]
+    assert ran[:3] == [
+        ("Get-CsManagementStoreReplicationStatus", "failed"),  # stopped the combined read
+        ("Get-CsManagementStoreReplicationStatus", "ok"),
+        ("Get-CsHostingProvider", "error"),  # absent: a non-terminating ObjectNotFound
+    ]
+    assert created.outs["changed_at"] is not None
