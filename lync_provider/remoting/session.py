@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 from xml.etree import ElementTree
 
 import requests
@@ -123,6 +123,7 @@ _PARSE_FAILURES = (
 
 Records = list[dict[str, Any]]
 Confirm = Callable[[], bool]
+Counted = Literal["pools_opened", "pools_lost", "invocations", "read_retries"]
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class LyncSession:
                 raise ValueError(f"{call.cmdlet} is not a read; use write()")
 
         def note_retry(state: RetryCallState) -> None:
-            self.stats.read_retries += 1
+            self._count("read_retries")
             outcome = state.outcome
             error = outcome.exception() if outcome is not None else None
             log.warning("retrying %s after: %s", _render(calls), error)
@@ -280,6 +281,11 @@ class LyncSession:
             with self._using(channel):
                 self._discard_pool(graceful=True)
 
+    def _count(self, counter: Counted) -> None:
+        """Add one to a :class:`SessionStats` counter; calls on several threads count."""
+        with self._free:
+            setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+
     # -- pools: one per concurrent call, up to max_pools -------------------------------
 
     @property
@@ -328,7 +334,7 @@ class LyncSession:
             return self._run(calls, tolerate)
         except _ShellLostError:
             log.info("%s forgot our shell; opening a new one", self.settings.display_url)
-            self.stats.pools_lost += 1
+            self._count("pools_lost")
             try:
                 return self._run(calls, tolerate)
             except _ShellLostError as lost:
@@ -384,8 +390,7 @@ class LyncSession:
             )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
             pool.open()
-            with self._free:
-                self.stats.pools_opened += 1
+            self._count("pools_opened")
             self._pool = pool
             if s.import_module:
                 module = CmdletCall("Import-Module", {"Name": s.import_module})
@@ -409,7 +414,7 @@ class LyncSession:
             ps.add_cmdlet(call.cmdlet)
             for name in call.parameters:
                 ps.add_parameter(name, call.wire_value(name))
-        self.stats.invocations += 1
+        self._count("invocations")
         deadline = time.monotonic() + self.settings.operation_timeout
         try:
             ps.begin_invoke()
