@@ -201,3 +201,29 @@ def test_a_batch_larger_than_one_envelope_is_sent_in_fragments(lync_emulator: Em
     assert pipelines(lync_emulator) - start == 1
     assert lync_emulator.counters[Counter.HTTP_REQUESTS, "frontend"] - requests > 4
     assert len(lync_emulator.audit.entries(GET)) == 1000
+
+
+def test_a_batch_of_reads_the_server_refuses_is_read_one_by_one(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    """Were a missing user's Get-CsUser terminating on a real server (lync-cmdlets.md leaves
+    it UNCERTAIN), a batch would stop at it; then each user is read alone, as before."""
+    made = provider(batch=100)
+    users = ["alice@contoso.com", "bob@contoso.com", "carol@contoso.com"]
+    props = inputs(made, users)
+    lync_emulator.faults.fail_invocation(GET, 2)  # the batch's second statement
+    audited = len(lync_emulator.audit.entries())
+
+    made.create(props)
+
+    reads = [
+        (e.parameters["Identity"], e.outcome)
+        for e in lync_emulator.audit.entries()[audited:]
+        if e.cmdlet == GET
+    ]
+    assert reads == [
+        ("alice@contoso.com", "ok"),
+        ("bob@contoso.com", "failed"),  # stopped the batch: carol was never read in it
+        *((user, "ok") for user in users),
+    ]
+    assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 3
