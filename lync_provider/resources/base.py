@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
@@ -301,6 +302,19 @@ def marker_of(records: Sequence[Mapping[str, Any]]) -> str | None:
     stamps = [to_datetime(record.get("LastUpdateCreation")) for record in records]
     known = [stamp for stamp in stamps if stamp is not None]
     return max(known).isoformat() if known else None
+
+
+def already_published(marker: str | None) -> str | None:
+    """The ``changed_at`` of a resource that wrote nothing: just before the newest snapshot.
+
+    Its values were in the Central Management Store before this run, so a replica that is
+    UpToDate with the newest snapshot that exists now holds them; the ReplicationGate counts
+    replicas with a snapshot created *after* ``changed_at``, hence one microsecond earlier
+    (CLIXML times carry no finer part that survives parsing). A change typed by hand in the
+    very moment before, not yet snapshotted, would not be waited for.
+    """
+    stamp = to_datetime(marker)
+    return (stamp - timedelta(microseconds=1)).isoformat() if stamp is not None else None
 
 
 def encode_map(values: Mapping[str, Any], key: str) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from lync_provider.resources.base import (
     STATUS,
     LyncProvider,
     LyncResourceError,
+    already_published,
     decode_map,
     encode_map,
     marker_of,
@@ -230,9 +231,8 @@ class ConfigObjectProvider(LyncProvider):
                     undo = partial(self._restore_unless_unchanged, identity, prior)
                     if self._holds(live, desired):
                         # Taking over an object that already holds the declared values (an
-                        # exported program's first up) writes nothing, so there is no change
-                        # for the ReplicationGate to wait for either.
-                        written, changed_at = dict(live), None
+                        # exported program's first up) writes nothing.
+                        written, changed_at = dict(live), already_published(changed_at)
                     else:
                         self.journal.record(endpoint, self.kind, identity, desired, prior)
                         written = self.apply(identity, desired)

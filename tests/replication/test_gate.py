@@ -19,6 +19,7 @@ from lync_provider.replication import (
     ReplicationGateProvider,
 )
 from lync_provider.resources import HostingProvider, HostingProviderProvider
+from lync_provider.resources.base import lync_name
 from tests.resources.conftest import PROJECT, Stack, stack_config
 from tests.resources.scenarios import EXCHANGE_ONLINE
 from tests.support.engine import Declaration, Engine, ProviderError, ProviderProcess, declare
@@ -57,7 +58,7 @@ def gate(stack: Stack, **inputs: Any) -> Declaration:
     exo = stack.engine.outputs("exo")
     props = {
         "triggers": [exo["proxy_fqdn"], exo["enabled"]],
-        "changed_after": [exo["changed_at"]],
+        "changed_after": [exo.get("changed_at")],
         "timeout_seconds": 20,
         **POLL,
         **inputs,
@@ -252,3 +253,22 @@ def test_edge_verification_runs_again_in_the_up_that_fixes_drift_a_refresh_found
         "exo": "same",
         "edge-check": "same",
     }
+
+
+def test_a_takeover_that_writes_nothing_does_not_hold_the_gate(
+    make_stack: Callable[..., Stack],
+) -> None:
+    """Adopting what already holds the declared values writes no snapshot; the gate must then
+    count replicas that hold the newest one, not wait for a change that never comes."""
+    stack = make_stack()
+    stack.emu.run_cmdlet(
+        "New-CsHostingProvider", **{lync_name(k): v for k, v in EXCHANGE_ONLINE.items()}
+    )
+    writes = len(stack.emu.audit.writes())
+
+    stack.engine.up([hosting_provider(adopt=True)])
+    stack.engine.up([hosting_provider(adopt=True), gate(stack, timeout_seconds=5)])
+
+    assert stack.emu.audit.writes()[writes:] == []
+    outs = stack.engine.outputs("gate")
+    assert outs["polls"] == 1 and edge_status(outs)["up_to_date"] is True
