@@ -20,11 +20,12 @@ from lync_emulator.cmdlets.base import Cmdlet
 from lync_emulator.cmdlets.errors import CmdletError
 
 
-def _injected(what: str) -> CmdletError:
+def _injected(what: str, *, terminating: bool = True) -> CmdletError:
     return CmdletError(
         f"Injected fault: {what} fails, as the emulator's fault switch requested.",
         "InjectedFault",
         "OperationStopped",
+        terminating=terminating,
     )
 
 
@@ -34,18 +35,22 @@ class CmdletFaults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
-        self._failing_calls: dict[str, set[int]] = {}
+        self._failing_calls: dict[str, dict[int, bool]] = {}  # cmdlet -> call -> terminating
         self._writes = 0
         self._failing_writes: set[int] = set()
 
-    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
-        """Make the ``nth`` next invocation of ``cmdlet`` fail with an ``InjectedFault``."""
+    def fail_invocation(self, cmdlet: str, nth: int = 1, *, terminating: bool = True) -> None:
+        """Make the ``nth`` next invocation of ``cmdlet`` fail with an ``InjectedFault``:
+        a terminating error (``ThrowTerminatingError``, which stops the pipeline) or, with
+        ``terminating=False``, an error record (``WriteError``), after which the pipeline's
+        next statements run; either way the invocation applies nothing."""
         found = cmdlets.find(cmdlet)
         if found is None or nth < 1:
             raise ValueError(f"cannot inject a fault into invocation {nth} of {cmdlet!r}")
         key = found.name.casefold()
         with self._lock:
-            self._failing_calls.setdefault(key, set()).add(self._calls.get(key, 0) + nth)
+            failing = self._failing_calls.setdefault(key, {})
+            failing[self._calls.get(key, 0) + nth] = terminating
 
     def fail_write(self, nth: int = 1) -> None:
         """Make the ``nth`` next invocation of a writing cmdlet fail with an ``InjectedFault``."""
@@ -65,14 +70,13 @@ class CmdletFaults:
         key = cmdlet.name.casefold()
         with self._lock:
             call = self._calls[key] = self._calls.get(key, 0) + 1
-            failing_call = call in self._failing_calls.get(key, set())
-            self._failing_calls.get(key, set()).discard(call)
+            failing_call = self._failing_calls.get(key, {}).pop(call, None)
             write = 0
             if cmdlet.writes:
                 write = self._writes = self._writes + 1
             failing_write = write in self._failing_writes
             self._failing_writes.discard(write)
-        if failing_call:
-            raise _injected(f"invocation {call} of {cmdlet.name}")
+        if failing_call is not None:
+            raise _injected(f"invocation {call} of {cmdlet.name}", terminating=failing_call)
         if failing_write:
             raise _injected(f"write {write} ({cmdlet.name})")

@@ -86,9 +86,10 @@ class Faults:
         """Lose every open shell (the listeners and the store stay as they are)."""
         self._forget_shells()
 
-    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
-        """Make the ``nth`` next invocation of ``cmdlet`` fail (delegated to the state model)."""
-        self._service_faults().fail_invocation(cmdlet, nth)
+    def fail_invocation(self, cmdlet: str, nth: int = 1, *, terminating: bool = True) -> None:
+        """Make the ``nth`` next invocation of ``cmdlet`` fail, terminating the pipeline or
+        (``terminating=False``) not (delegated to the state model)."""
+        self._service_faults().fail_invocation(cmdlet, nth, terminating=terminating)
 
     def fail_write(self, nth: int = 1) -> None:
         """Make the ``nth`` next invocation of a writing cmdlet fail, unapplied (delegated to

@@ -116,8 +116,8 @@ class Caller:
 class ServiceFaults(Protocol):
     """Fault switches only the state model can honour: they need to know the cmdlets."""
 
-    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
-        """The ``nth`` next invocation of ``cmdlet`` fails with a terminating error."""
+    def fail_invocation(self, cmdlet: str, nth: int = 1, *, terminating: bool = True) -> None:
+        """The ``nth`` next invocation of ``cmdlet`` fails, with a terminating error or not."""
         ...
 
     def fail_write(self, nth: int = 1) -> None:

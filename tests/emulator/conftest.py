@@ -53,7 +53,9 @@ class FakeFaults:
     def __init__(self) -> None:
         self.failures: dict[str, int] = {}
 
-    def fail_invocation(self, cmdlet: str, nth: int = 1) -> None:
+    def fail_invocation(self, cmdlet: str, nth: int = 1, *, terminating: bool = True) -> None:
+        if not terminating:
+            raise NotImplementedError("the fake's injected failures are terminating")
         self.failures[cmdlet.lower()] = nth
 
     def fail_write(self, nth: int = 1) -> None:

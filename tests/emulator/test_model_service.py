@@ -9,7 +9,7 @@ import pytest
 
 from lync_emulator.invocation import Caller, Role, Statement
 from lync_emulator.replication import ReplicationSettings
-from lync_emulator.service import LyncService
+from lync_emulator.service import DEFAULT_CALLER, LyncService
 from tests.emulator.model_helpers import (
     START,
     FakeClock,
@@ -120,6 +120,25 @@ def test_fail_nth_invocation() -> None:
     ok(service.run("frontend", "Set-CsHostingProvider", "A", Enabled=True))
     with pytest.raises(ValueError, match="Get-Nothing"):
         service.faults.fail_invocation("Get-Nothing")
+
+
+def test_a_non_terminating_injected_fault_applies_nothing_and_lets_the_pipeline_go_on() -> None:
+    service = make_service()
+    ok(_new(service, "A"))
+    service.faults.fail_invocation("Set-CsHostingProvider", terminating=False)
+    result = service.invoke(
+        Role.FRONTEND,
+        [
+            Statement("Set-CsHostingProvider", [("Identity", "A"), ("Enabled", False)]),
+            Statement("Get-CsHostingProvider", [("Identity", "A")]),
+        ],
+        DEFAULT_CALLER,
+    )
+    assert result.terminating is None
+    [error] = result.errors
+    assert error.fully_qualified_error_id.startswith("InjectedFault,")
+    assert [obj.properties["Enabled"] for obj in result.output] == [True]  # not applied
+    assert service.audit.entries("Set-CsHostingProvider")[-1].outcome == "error"
 
 
 def test_fail_nth_write_counts_only_writing_cmdlets_and_applies_nothing() -> None:
