@@ -284,11 +284,15 @@ class FreshSessions:
         return self._once(lambda session: session.read(*calls))
 
     def read_all(self, calls: Sequence[CmdletCall]) -> Reply:
-        replies = [self._once(lambda session, c=call: session.read_all([c])) for call in calls]
-        return Reply(
-            [record for reply in replies for record in reply.records],
-            tuple(error for reply in replies for error in reply.errors),
-        )
+        return _joined([self._once(lambda s, c=call: s.read_all([c])) for call in calls])
+
+    def write_all(self, calls: Sequence[CmdletCall], *, confirm: Callable[[], bool]) -> Reply:
+        def run(session: LyncSession, call: CmdletCall) -> Reply:
+            if call.is_read:
+                return session.read_all([call])
+            return session.write_all([call], confirm=confirm)
+
+        return _joined([self._once(lambda s, c=call: run(s, c)) for call in calls])
 
     def write(self, *calls: CmdletCall, confirm: Callable[[], bool] | None = None) -> Records:
         if len(calls) > 1:
@@ -301,6 +305,15 @@ class FreshSessions:
             return call(session)
         finally:
             session.close()
+
+
+def _joined(replies: Sequence[Reply]) -> Reply:
+    """Replies of one statement each, as the one reply of their pipeline."""
+    return Reply(
+        [record for reply in replies for record in reply.records],
+        tuple(error for reply in replies for error in reply.errors),
+        settled=any(reply.settled for reply in replies),
+    )
 
 
 def naive_provider(cls: type[LyncProvider], emu: Emulator) -> LyncProvider:

@@ -45,17 +45,16 @@ def reference(phase: str, users: int) -> Floor:
     grant = user_pipelines(users)
     return {
         # 1 per configuration object (prior state, write and read-back in one pipeline),
-        # ceil(U/100) to read the users' prior policies and as many for the grants, 1 status
-        # poll for the gate; the three objects are independent, the grant waits for the
-        # policy and the gate for all four.
-        "up": Floor(3 + 2 * grant + 1, 3),
+        # ceil(U/100) + 1 for the users (see assignment()), 1 status poll for the gate; the
+        # three objects are independent, the grant waits for the policy and the gate for all.
+        "up": Floor(3 + grant + 1 + 1, 3),
         "no-change up": Floor(0),
         "preview": Floor(0),
         # 1 read per object, ceil(U/100) for the users, 1 status read for the gate.
         "refresh": Floor(3 + grant + 1, 5),
         # restore or remove each object, read and un-grant the users (before the policy
         # goes); the gate holds nothing.
-        "destroy": Floor(3 + 2 * grant, 3),
+        "destroy": Floor(3 + grant + 1, 3),
     }[phase]
 
 
@@ -71,13 +70,18 @@ def policies(phase: str, count: int) -> Floor:
 def assignment(phase: str, users: int) -> Floor:
     """One ExternalAccessPolicyAssignment to ``users`` users (one resource: no overlap).
 
-    Create and destroy take two steps of ceil(U/100): every user's policy is read before any
-    grant (create records the prior policy; destroy leaves alone a user someone moved to
-    another policy), and a pipeline's answer arrives only when it has run, so the reads
-    cannot share a pipeline with the grants they decide. Refresh only reads.
+    Create and destroy read each batch of users before granting it (create records the
+    prior policy; destroy leaves alone a user someone moved to another policy), and a
+    pipeline's answer arrives only when it has run, so a batch's grants cannot share the
+    pipeline of its own reads: at best they ride with the next batch's, and the last
+    batch's grants take one pipeline more. Refresh only reads.
     """
-    steps = {"no-change up": 0, "refresh": 1, "create": 2, "destroy": 2}[phase]
-    return Floor(steps * user_pipelines(users))
+    batches = user_pipelines(users)
+    return Floor(
+        {"no-change up": 0, "refresh": batches, "create": batches + 1, "destroy": batches + 1}[
+            phase
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ because Lync's wording is largely undocumented while the ids are stable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,15 @@ class LyncRemotingError(Exception):
 
 
 class RemoteCommandError(LyncRemotingError):
-    """The cmdlet ran and the server reported a failure not covered by a subclass."""
+    """The cmdlet ran and the server reported a failure not covered by a subclass.
+
+    ``output`` and ``passed_errors`` are what the pipeline's earlier statements produced
+    before a terminating error stopped it: their objects, and the errors that did not stop
+    it (a Get- that found nothing), so a caller can tell how far it got.
+    """
+
+    output: tuple[dict[str, Any], ...] = ()
+    passed_errors: tuple[ServerError, ...] = ()
 
 
 class NotFoundError(RemoteCommandError):
@@ -151,7 +160,13 @@ class CertificateValidationError(ConnectionFailedError):
 
 
 class TransportError(ConnectionFailedError):
-    """Network or HTTP failure: refused, reset, unreachable, HTTP 5xx, WS-Management fault."""
+    """Network or HTTP failure: refused, reset, unreachable, HTTP 5xx, WS-Management fault.
+
+    ``before_sending``: it happened while the session was being opened, so no command of
+    the call reached the server (set by the session).
+    """
+
+    before_sending = False
 
     default_hint = (
         "check that the host name resolves, the port is open through the firewall, and the "

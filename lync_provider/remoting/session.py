@@ -43,11 +43,13 @@ from pypsrp.wsman import WSMan
 from tenacity import (
     RetryCallState,
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
     stop_before_delay,
     wait_exponential,
 )
+from tenacity.retry import retry_base
 
 from lync_provider.remoting.commands import CmdletCall
 from lync_provider.remoting.errors import (
@@ -137,6 +139,9 @@ class Reply:
 
     records: Records
     errors: tuple[ServerError, ...]
+    # The pipeline's own answer was lost in transit and a read-back showed its writes in
+    # place (:meth:`LyncSession.write_all`): its read statements did not answer.
+    settled: bool = False
 
 
 @dataclass
@@ -196,20 +201,27 @@ class LyncSession:
             if not call.is_read:
                 raise ValueError(f"{call.cmdlet} is not a read; use write()")
 
+        return self._retrying(retry_if_exception_type(TransportError), calls)(
+            self._run_reopening, calls, tolerate=tolerate
+        )
+
+    def _retrying(self, retry: retry_base, calls: Sequence[CmdletCall]) -> Retrying:
+        """Bounded backoff for failures ``retry`` accepts (every transport failure for a
+        read; for a write, only those before anything was sent)."""
+
         def note_retry(state: RetryCallState) -> None:
             self._count("read_retries")
             outcome = state.outcome
             error = outcome.exception() if outcome is not None else None
             log.warning("retrying %s after: %s", _render(calls), error)
 
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransportError),
+        return Retrying(
+            retry=retry,
             stop=stop_after_attempt(_READ_ATTEMPTS),
             wait=wait_exponential(multiplier=0.2, max=2.0),
             before_sleep=note_retry,
             reraise=True,
         )
-        return retrying(self._run_reopening, calls, tolerate=tolerate)
 
     def write(self, *calls: CmdletCall, confirm: Confirm | None = None) -> Records:
         """Run calls that change the server; never repeat one blindly.
@@ -223,10 +235,24 @@ class LyncSession:
         :class:`WriteOutcomeUnknownError`. A shell the server had forgotten is different:
         the command was refused before it ran, so it is re-sent on a fresh pool.
         """
+        return self._write(calls, confirm, tolerate=False).records
+
+    def write_all(self, calls: Sequence[CmdletCall], *, confirm: Confirm) -> Reply:
+        """Run writes followed by reads as one pipeline, settled in transit like :meth:`write`.
+
+        Errors that did not stop the pipeline come back in the reply, as with
+        :meth:`read_all`, for the caller to tell its reads' errors from its writes'. When
+        the answer was lost and ``confirm`` found the writes in place, the reply is empty
+        and ``settled``: the reads must be sent again.
+        """
+        return self._write(calls, confirm, tolerate=True)
+
+    def _write(self, calls: Sequence[CmdletCall], confirm: Confirm | None, tolerate: bool) -> Reply:
+        unsent = retry_if_exception(lambda e: isinstance(e, TransportError) and e.before_sending)
         try:
-            return self._run_reopening(calls).records
+            return self._retrying(unsent, calls)(self._run_reopening, calls, tolerate=tolerate)
         except TransportError as err:
-            if isinstance(err, WriteOutcomeUnknownError):
+            if isinstance(err, WriteOutcomeUnknownError) or err.before_sending:
                 raise
             unknown = WriteOutcomeUnknownError(
                 "Connection lost during a change",
@@ -246,9 +272,9 @@ class LyncSession:
                 raise unknown from err
             if applied:
                 log.warning("%s failed in transit but took effect: %s", _render(calls), err)
-                return []
+                return Reply([], (), settled=True)
             log.warning("%s failed in transit and did not take effect; sending it again", err)
-            return self._run_reopening(calls).records
+            return self._run_reopening(calls, tolerate=tolerate)
 
     def _settle(self, confirm: Confirm) -> bool:
         """Run the read-back until it answers or the operation timeout has passed."""
@@ -346,7 +372,11 @@ class LyncSession:
         try:
             secret = any(call.has_secrets for call in calls)
             with self._channel(), SECRET_WINDOW.guarding(secret):
-                pool = self._open_pool(calls)
+                try:
+                    pool = self._open_pool(calls)
+                except TransportError as unsent:
+                    unsent.before_sending = True
+                    raise
                 with self._translated(calls):
                     reply = self._invoke(pool, calls, tolerate)
             outcome = f"{len(reply.records)} object(s), {len(reply.errors)} error(s)"
@@ -439,13 +469,18 @@ class LyncSession:
         if ps.had_errors or (errors and not tolerate):
             if not errors:
                 errors = (ServerError("the pipeline failed without an error record"),)
-            failing = _failing_call(calls, ps.streams.error)
-            raise classify(errors[0])(
+            # pypsrp appends the error that stopped a failed pipeline last.
+            stopping = errors[-1] if ps.had_errors else errors[0]
+            refused = classify(stopping)(
                 "Lync refused the command",
                 endpoint=self.settings.display_url,
-                command=failing,
+                command=_failing_call(calls, ps.streams.error),
                 server_errors=errors,
             )
+            if ps.had_errors:
+                refused.output = tuple(to_record(obj) for obj in ps.output)
+                refused.passed_errors = errors[:-1]
+            raise refused
         return Reply([to_record(obj) for obj in ps.output], errors)
 
     @contextmanager

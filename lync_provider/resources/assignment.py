@@ -12,7 +12,7 @@ name) and compared without regard to case.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ from lync_provider.resources.base import (
     decode_map,
     encode_map,
 )
-from lync_provider.resources.directory import Directory
+from lync_provider.resources.directory import Directory, Sweep
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Name, PolicyIdentity
 
@@ -78,9 +78,10 @@ class ExternalAccessPolicyAssignmentSpec(Spec):
 class ExternalAccessPolicyAssignmentProvider(LyncProvider):
     """Grants, re-grants and un-grants a per-user external access policy.
 
-    Users are read and granted ``lync:batchSize`` to a pipeline (:mod:`.directory`); a user
-    who already holds what is wanted is not granted again, so adopting an assignment that is
-    already in place writes nothing.
+    Users are read and granted ``lync:batchSize`` to a pipeline, each batch's grants riding
+    with the next batch's reads (:class:`~.directory.Sweep`); a user who already holds what
+    is wanted is not granted again, so adopting an assignment that is already in place
+    writes nothing.
     """
 
     spec = ExternalAccessPolicyAssignmentSpec
@@ -91,28 +92,63 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         frontend = self.connections().require_frontend()
         return Directory(self.frontend(), frontend.batch_size, self.kind)
 
-    def _apply(self, directory: Directory, wanted: Mapping[str, str | None], policy: str) -> None:
-        """Grant ``wanted``; if the server refuses any user, raise naming each of them."""
-        refused = directory.grant(wanted)
-        if refused:
-            lines = [
-                f"  {user}: "
-                + (err.server_errors[0].render() if err.server_errors else err.summary)
-                for user, err in refused.items()
-            ]
-            first = next(iter(refused.values()))
-            raise LyncResourceError(
-                f"{self.kind} {policy!r}: Grant-CsExternalAccessPolicy was refused for "
-                f"{len(refused)} of {len(wanted)} user(s) on {first.endpoint}:\n"
-                + "\n".join(lines)
-                + (f"\n  hint: {first.hint}" if first.hint else "")
-            )
-
-    def _undo(self, directory: Directory, held: Mapping[str, str | None]) -> None:
-        """Give users back what they held after a failed grant; a failure here is only
-        logged, so the error reported is the one that made the grant fail."""
+    def _grant_all(
+        self, directory: Directory, policy: str, users: Sequence[str]
+    ) -> dict[str, str | None]:
+        """Grant ``policy`` to the users who lack it; what each held before. On any failure
+        (a user nobody has, a refusal, a lost connection) what was sent is undone first, so
+        no user holds the policy without a record of what they held."""
+        sweep = Sweep(
+            directory,
+            lambda found: {
+                u: policy for u, held in found.items() if not same_identity(held, policy)
+            },
+        )
         try:
-            refused = directory.grant(held)
+            sweep.run(users)
+            if sweep.missing:
+                raise directory.not_found(sweep.missing)
+            self._raise_refused(sweep, policy)
+        except Exception:
+            self._undo(directory, sweep)
+            raise
+        return sweep.policies
+
+    def _give_back(
+        self, directory: Directory, policy: str, users: Sequence[str], prior: Mapping[str, Any]
+    ) -> None:
+        """Give users leaving the assignment their prior policy (see :meth:`_given_back`);
+        a leaver nobody has any more is skipped, a refusal raised after the rest are done."""
+        sweep = Sweep(
+            directory, lambda held: self._given_back(policy, held, prior), missing_ok=True
+        ).run(users)
+        for user in sweep.missing:
+            log.warning("%s: user %r no longer exists", self.kind, user)
+        self._raise_refused(sweep, policy)
+
+    def _raise_refused(self, sweep: Sweep, policy: str) -> None:
+        """If the server refused any user, raise naming each of them."""
+        if not sweep.refused:
+            return
+        lines = [
+            f"  {user}: " + (err.server_errors[0].render() if err.server_errors else err.summary)
+            for user, err in sweep.refused.items()
+        ]
+        first = next(iter(sweep.refused.values()))
+        raise LyncResourceError(
+            f"{self.kind} {policy!r}: Grant-CsExternalAccessPolicy was refused for "
+            f"{len(sweep.refused)} of {len(sweep.sent)} user(s) on {first.endpoint}:\n"
+            + "\n".join(lines)
+            + (f"\n  hint: {first.hint}" if first.hint else "")
+        )
+
+    def _undo(self, directory: Directory, sweep: Sweep) -> None:
+        """Give the users granted before a failure back what they held; a failure here is
+        only logged, so the error reported is the one that made the grant fail."""
+        held = sweep.policies  # every user a grant was sent to was read first
+        given = {user: held[user] for user in sweep.sent if user not in sweep.refused}
+        try:
+            refused = directory.grant(given)
         except Exception:
             log.exception("%s: could not give users back their prior policies", self.kind)
             return
@@ -135,15 +171,8 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         """Record each user's current policy, then grant; undo the grants on failure."""
         policy = canonical_policy_identity(str(props["policy_name"]))
         users = [str(user) for user in props["users"]]
-        directory = self.directory()
         with self.failing("grant it", policy):
-            prior = directory.policies(users)
-            wanted = {u: policy for u in users if not same_identity(prior[u], policy)}
-            try:
-                self._apply(directory, wanted, policy)
-            except Exception:
-                self._undo(directory, {user: prior[user] for user in wanted})
-                raise
+            prior = self._grant_all(self.directory(), policy, users)
         return CreateResult(policy, self._outputs(policy, dict.fromkeys(users, policy), prior))
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
@@ -157,7 +186,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         users = list(decode_map(props.get(LIVE), "user")) or list(props.get("users") or [])
         prior = decode_map(props.get(PRIOR), "user")
         with self.failing("read it", policy):
-            live = self.directory().policies(users, missing_ok=True)
+            live = self.directory().policies(users)
         outs = self._outputs(policy, live, prior)
         return ReadResult(policy, outs, {"policy_name": policy, "users": outs["users"]})
 
@@ -175,19 +204,12 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         directory = self.directory()
         with self.failing("update it", policy):
             if removed:
-                held = directory.policies(removed, missing_ok=True)
-                self._apply(directory, self._given_back(policy, held, prior), policy)
+                self._give_back(directory, policy, removed, prior)
                 for user in removed:
                     prior.pop(user)
-            held = directory.policies(users)
+            held = self._grant_all(directory, policy, users)
             known = {user.casefold() for user in prior}
             prior.update({u: held[u] for u in users if u.casefold() not in known})
-            wanted = {u: policy for u in users if not same_identity(held[u], policy)}
-            try:
-                self._apply(directory, wanted, policy)
-            except Exception:
-                self._undo(directory, {user: held[user] for user in wanted})
-                raise
         return UpdateResult(self._outputs(policy, dict.fromkeys(users, policy), prior))
 
     def delete(self, id_: str, props: Any) -> None:
@@ -196,10 +218,8 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         policy = id_ or canonical_policy_identity(str(props["policy_name"]))
         prior = decode_map(props.get(PRIOR), "user")
         users = list(decode_map(props.get(LIVE), "user")) or list(prior)
-        directory = self.directory()
         with self.failing("delete it", policy):
-            held = directory.policies(users, missing_ok=True)
-            self._apply(directory, self._given_back(policy, held, prior), policy)
+            self._give_back(self.directory(), policy, users, prior)
 
     @staticmethod
     def _given_back(

@@ -66,7 +66,16 @@ def inputs(made: ExternalAccessPolicyAssignmentProvider, users: list[str]) -> di
     return dict(checked.inputs)
 
 
-def test_create_reads_every_user_before_granting_and_both_go_in_batches(
+def ran_since(emu: Emulator, audited: int) -> list[tuple[str, str]]:
+    """(cmdlet, identity) of each front-end invocation after the first ``audited``."""
+    return [
+        (e.cmdlet, str(e.parameters.get("Identity")))
+        for e in emu.audit.entries()[audited:]
+        if e.role == "frontend"
+    ]
+
+
+def test_create_reads_each_batch_before_granting_it_and_grants_ride_with_the_next_reads(
     lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
 ) -> None:
     made = provider(batch=2)
@@ -75,9 +84,13 @@ def test_create_reads_every_user_before_granting_and_both_go_in_batches(
 
     created = made.create(props)
 
-    assert pipelines(lync_emulator) - start == 2 * ceil(len(FIVE) / 2)
-    ran = [e.cmdlet for e in lync_emulator.audit.entries()[audited:] if e.role == "frontend"]
-    assert ran == [GET] * 5 + [GRANT] * 5  # every prior policy known before any grant
+    # read 1 | grant 1, read 2 | grant 2, read 3 | grant 3: ceil(5/2) + 1 pipelines.
+    assert pipelines(lync_emulator) - start == ceil(len(FIVE) / 2) + 1
+    ran = ran_since(lync_emulator, audited)
+    steps = [[GET] * 2, [GRANT] * 2 + [GET] * 2, [GRANT] * 2 + [GET], [GRANT]]
+    assert [cmdlet for cmdlet, _ in ran] == [cmdlet for step in steps for cmdlet in step]
+    for user in FIVE:  # each prior policy is known before that user's grant
+        assert ran.index((GET, user)) < ran.index((GRANT, user))
     assert all(policy_of(lync_emulator, user) == "OWA" for user in FIVE)
     assert created.outs["users"] == FIVE
 
@@ -98,7 +111,7 @@ def test_refresh_and_destroy_batch_too_and_give_each_user_its_prior_policy(
 
     start = pipelines(lync_emulator)
     made.delete(created.id, read.outs)
-    assert pipelines(lync_emulator) - start == 2 * batches
+    assert pipelines(lync_emulator) - start == batches + 1
     assert store_state(lync_emulator) == before  # dave holds Other again, the rest nothing
 
 
@@ -128,7 +141,9 @@ def test_names_that_may_name_several_users_are_read_alone(
 
     created = made.create(props)
 
-    assert pipelines(lync_emulator) - start == (1 + 2) + 1  # reads: one batch, two alone
+    # The batch's reads; Alice read alone with the batch's grants; bob with Alice's grant;
+    # bob's grant.
+    assert pipelines(lync_emulator) - start == 4
     assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 4
     assert [p["user"] for p in created.outs["prior_policies"]] == users
 
@@ -136,14 +151,42 @@ def test_names_that_may_name_several_users_are_read_alone(
 def test_users_nobody_has_are_named_together_and_nothing_is_granted(
     lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
 ) -> None:
+    """Get-CsUser's ObjectNotFound names its user, so missing users in the batch being read
+    are known before its grants are sent."""
     made = provider(batch=100)
     props = inputs(made, ["alice@contoso.com", "nobody@contoso.com", "ghost@contoso.com"])
+    start = pipelines(lync_emulator)
 
     with pytest.raises(LyncResourceError) as raised:
         made.create(props)
 
     assert "2 users were not found: 'nobody@contoso.com', 'ghost@contoso.com'" in str(raised.value)
     assert frontend_writes(lync_emulator) == []
+    assert pipelines(lync_emulator) - start == 1
+
+
+def test_a_user_missing_from_a_later_batch_stops_the_grants_and_undoes_those_sent(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    """Batch 1's grants ride with batch 2's reads, so they have run when batch 2 finds a
+    user nobody has: no more grants go out, the reads go on to name every missing user,
+    and batch 1's users get back what they held."""
+    lync_emulator.run_cmdlet(GRANT, "bob@contoso.com", "Other")
+    before = store_state(lync_emulator)
+    made = provider(batch=2)
+    users = ["alice@contoso.com", "bob@contoso.com", "nobody@contoso.com", "carol@contoso.com"]
+    users += ["ghost@contoso.com"]
+    audited = len(lync_emulator.audit.entries())
+
+    with pytest.raises(LyncResourceError) as raised:
+        made.create(inputs(made, users))
+
+    assert "2 users were not found: 'nobody@contoso.com', 'ghost@contoso.com'" in str(raised.value)
+    ran = ran_since(lync_emulator, audited)
+    granted = [user for cmdlet, user in ran if cmdlet == GRANT]
+    assert granted == ["alice@contoso.com", "bob@contoso.com"] * 2  # sent, then given back
+    assert (GET, "ghost@contoso.com") in ran
+    assert store_state(lync_emulator) == before  # alice holds nothing, bob Other again
 
 
 def test_a_user_the_server_refuses_is_named_and_the_others_are_given_back(
@@ -227,3 +270,54 @@ def test_a_batch_of_reads_the_server_refuses_is_read_one_by_one(
         *((user, "ok") for user in users),
     ]
     assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 3
+
+
+def test_an_error_the_reads_do_not_explain_has_the_grants_checked_one_by_one(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    """A non-terminating error from a Grant lets the pipeline go on; it is not a Get-CsUser
+    ObjectNotFound, so the batch's users are read back and the one lacking the policy is
+    granted alone, and the reads that shared the pipeline are sent again."""
+    made = provider(batch=2)
+    users = ["alice@contoso.com", "bob@contoso.com", "carol@contoso.com"]
+    lync_emulator.faults.fail_invocation(GRANT, 2, terminating=False)  # bob's, in batch 1
+    audited = len(lync_emulator.audit.entries())
+
+    created = made.create(inputs(made, users))
+
+    assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 3
+    ran = ran_since(lync_emulator, audited)
+    grants = [user for cmdlet, user in ran if cmdlet == GRANT]
+    assert grants == [
+        "alice@contoso.com",
+        "bob@contoso.com",
+        "bob@contoso.com",
+        "carol@contoso.com",
+    ]
+    assert [user for cmdlet, user in ran if cmdlet == GET].count("carol@contoso.com") == 2
+    assert created.outs["users"] == users
+
+
+def test_a_lost_answer_of_grants_with_reads_is_settled_and_the_reads_sent_again(
+    lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
+) -> None:
+    made = provider(batch=2)
+    users = ["alice@contoso.com", "bob@contoso.com", "carol@contoso.com"]
+    before = store_state(lync_emulator)
+    # The pipeline "grant alice, bob; read carol" runs, but its answer is lost.
+    lync_emulator.faults.drop_reply_after(GRANT, 2)
+    audited = len(lync_emulator.audit.entries())
+
+    start = pipelines(lync_emulator)
+
+    created = made.create(inputs(made, users))
+
+    assert [policy_of(lync_emulator, user) for user in users] == ["OWA"] * 3
+    ran = ran_since(lync_emulator, audited)
+    assert [user for cmdlet, user in ran if cmdlet == GRANT] == users  # never sent twice
+    # read 1 | grant 1 + read carol (lost) | read 1 back | read carol again | grant carol
+    assert [user for cmdlet, user in ran if cmdlet == GET].count("carol@contoso.com") == 2
+    assert pipelines(lync_emulator) - start == 5
+    assert created.outs["users"] == users
+    made.delete(created.id, created.outs)
+    assert store_state(lync_emulator) == before
