@@ -20,7 +20,7 @@ nothing for a failed create.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -110,9 +110,7 @@ class ConfigObjectProvider(LyncProvider):
             reply = None
         if reply is None or any(e.category != "ObjectNotFound" for e in reply.errors):
             return self.change_marker(), self.get(identity)
-        objects = [record for record in reply.records if "ReplicaFqdn" not in record]
-        replicas = [record for record in reply.records if "ReplicaFqdn" in record]
-        return marker_of(replicas), objects[0] if objects else None
+        return _dated(reply.records)
 
     def _holds(self, live: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
         """Whether the object as read already has every desired value."""
@@ -138,13 +136,18 @@ class ConfigObjectProvider(LyncProvider):
         )
         return records[0] if records else None
 
-    def _new(self, identity: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _new_calls(self, identity: str, values: Mapping[str, Any]) -> list[CmdletCall]:
+        """New-<noun> with the object read back in the same round trip."""
         props = {**self.new_defaults, **values}
         props.pop("identity", None)
         params = {"Identity": identity, **self.set_parameters(props)}
+        return [CmdletCall(f"New-{self.spec.noun}", params), self._get_call(identity)]
+
+    def _new(self, identity: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """New- for an object read as absent just before; the object as read back (None
+        when the answer was lost and a read-back found it)."""
         records = self.frontend().write(
-            CmdletCall(f"New-{self.spec.noun}", params),
-            self._get_call(identity),
+            *self._new_calls(identity, values),
             confirm=lambda: self.get(identity) is not None,
         )
         return records[0] if records else None
@@ -193,6 +196,11 @@ class ConfigObjectProvider(LyncProvider):
     def create(self, props: Any) -> CreateResult:
         """New-, adopt, or take over; the outputs are what the server then holds.
 
+        Most creates make a new object, so an owned object with nothing journaled for it is
+        sent New- at once, in one pipeline with the replication status and the read-back
+        (:meth:`_create_new`). Otherwise, and when that pipeline is refused, the object is
+        read first (:meth:`_create_or_take_over`).
+
         The engine records nothing for a failed create, so a failure after the write is
         undone first: a new object is removed, a taken-over one gets its prior values back.
         What cannot be undone stays in the :class:`Journal`, which the next create reads: an
@@ -202,51 +210,119 @@ class ConfigObjectProvider(LyncProvider):
         identity = self.identity_of(props)
         desired = self.managed(props)
         with self.failing("create it", identity):
-            changed_at, live = self.dated_get(identity)
             endpoint = self.connections().require_frontend().display_url
             pending = self.journal.find(endpoint, self.kind, identity)
-            prior: dict[str, Any] | None = None
-            undo: Callable[[], object] | None = None
-            adopted = False
-            try:
-                if live is None and self.is_singleton(identity):
-                    raise LyncResourceError(f"{self.spec.noun} {identity!r} is missing")
-                if live is None:
-                    undo = partial(self._remove_if_created, identity)
-                    self.journal.record(endpoint, self.kind, identity, desired, None)
-                    written = self._new(identity, desired)
-                elif not self.is_singleton(identity) and self._journaled_create(pending, live):
-                    log.warning(
-                        "%s %r exists exactly as an earlier create that could not finish "
-                        "wrote it; taking it over as created by this resource",
-                        self.kind,
-                        identity,
-                    )
-                    written = self.apply(identity, desired)
-                else:
-                    adopted = not self.is_singleton(identity)
-                    if adopted:
-                        self._check_adoptable(props, identity, live)
-                    prior = self._prior(live, desired, pending)
-                    undo = partial(self._restore_unless_unchanged, identity, prior)
-                    if self._holds(live, desired):
-                        # Taking over an object that already holds the declared values (an
-                        # exported program's first up) writes nothing.
-                        written, changed_at = dict(live), already_published(changed_at)
-                    else:
-                        self.journal.record(endpoint, self.kind, identity, desired, prior)
-                        written = self.apply(identity, desired)
-                outs = self.outputs(props, written or self._read_back(identity), prior, changed_at)
-            except (LyncRemotingError, LyncResourceError) as err:
-                # A New- refused as a duplicate created nothing, and the object is not ours.
-                duplicate = isinstance(err, AlreadyExistsError)
-                if duplicate or (undo is not None and self._undo(undo, err)):
-                    self.journal.discard(endpoint, self.kind, identity)
+            if pending is None and not self.is_singleton(identity):
+                created = self._create_new(props, identity, desired, endpoint)
+                if created is not None:
+                    return created
+            return self._create_or_take_over(props, identity, desired, endpoint, pending)
+
+    def _create_new(
+        self, props: Mapping[str, Any], identity: str, desired: Mapping[str, Any], endpoint: str
+    ) -> CreateResult | None:
+        """Replication status, Get-, New- and its read-back: a new object in one round trip.
+
+        Get- finding nothing is a non-terminating ObjectNotFound, so New- runs after it; an
+        object that exists makes New- refuse it as a duplicate, which stops the pipeline.
+        What came before the refusal says how far it got: the Get- proved the object absent
+        (then a refused New-, or a refused read-back after New- took effect, is the failure
+        of a create, undone as such), or the object existed or the pipeline stopped sooner,
+        and nothing of this resource's was written: None, for the object to be read again
+        and adopted, refused or created (:meth:`_create_or_take_over`). A reply lost in
+        transit is settled by reading back the declared values, as after a crash
+        (:class:`Journal`).
+        """
+        self.journal.record(endpoint, self.kind, identity, desired, None)
+        try:
+            reply = self.frontend().write_all(
+                [STATUS, self._get_call(identity), *self._new_calls(identity, desired)],
+                confirm=lambda: self._matches(identity, desired),
+            )
+        except RemoteCommandError as err:
+            if any(e.category == "ObjectNotFound" for e in err.passed_errors):  # was absent
+                self._failed_create(endpoint, identity, err, self._undo_new(identity))
                 raise
+            self.journal.discard(endpoint, self.kind, identity)
+            log.info("%s %r: New- did not run (%s)", self.kind, identity, err.summary)
+            return None
+        except LyncRemotingError as err:
+            # Unknown outcome; and the object may have been there before, so it stays, and
+            # so does the journal entry, for the next create to recognise what New- wrote.
+            self._failed_create(endpoint, identity, err, None)
+            raise
+        changed_at, written = _dated(reply.records)
+        try:
+            outs = self.outputs(props, written or self._read_back(identity), None, changed_at)
+        except (LyncRemotingError, LyncResourceError) as err:
+            self._failed_create(endpoint, identity, err, self._undo_new(identity))
+            raise
+        self.journal.discard(endpoint, self.kind, identity)
+        return CreateResult(identity, outs)
+
+    def _undo_new(self, identity: str) -> Callable[[], object]:
+        """The undo of a New- sent for an object proved absent: remove it if it exists."""
+        return partial(self._remove_if_created, identity)
+
+    def _create_or_take_over(
+        self,
+        props: Mapping[str, Any],
+        identity: str,
+        desired: Mapping[str, Any],
+        endpoint: str,
+        pending: Entry | None,
+    ) -> CreateResult:
+        """Read the object first: a singleton, an object that exists (adopt it or refuse),
+        or one an earlier create journaled (take it over as ours, or make it anew)."""
+        changed_at, live = self.dated_get(identity)
+        prior: dict[str, Any] | None = None
+        undo: Callable[[], object] | None = None
+        adopted = False
+        try:
+            if live is None and self.is_singleton(identity):
+                raise LyncResourceError(f"{self.spec.noun} {identity!r} is missing")
+            if live is None:
+                undo = self._undo_new(identity)
+                self.journal.record(endpoint, self.kind, identity, desired, None)
+                written = self._new(identity, desired)
+            elif not self.is_singleton(identity) and self._journaled_create(pending, live):
+                log.warning(
+                    "%s %r exists exactly as an earlier create that could not finish "
+                    "wrote it; taking it over as created by this resource",
+                    self.kind,
+                    identity,
+                )
+                written = self.apply(identity, desired)
+            else:
+                adopted = not self.is_singleton(identity)
+                if adopted:
+                    self._check_adoptable(props, identity, live)
+                prior = self._prior(live, desired, pending)
+                undo = partial(self._restore_unless_unchanged, identity, prior)
+                if self._holds(live, desired):
+                    # Taking over an object that already holds the declared values (an
+                    # exported program's first up) writes nothing.
+                    written, changed_at = dict(live), already_published(changed_at)
+                else:
+                    self.journal.record(endpoint, self.kind, identity, desired, prior)
+                    written = self.apply(identity, desired)
+            outs = self.outputs(props, written or self._read_back(identity), prior, changed_at)
+        except (LyncRemotingError, LyncResourceError) as err:
+            self._failed_create(endpoint, identity, err, undo)
+            raise
         if adopted:
             outs[ADOPTED] = True
         self.journal.discard(endpoint, self.kind, identity)
         return CreateResult(identity, outs)
+
+    def _failed_create(
+        self, endpoint: str, identity: str, err: Exception, undo: Callable[[], object] | None
+    ) -> None:
+        """Undo what a failed create changed; its journal entry stays only if that failed.
+        A New- refused as a duplicate created nothing, and the object is not ours."""
+        duplicate = isinstance(err, AlreadyExistsError)
+        if duplicate or (undo is not None and self._undo(undo, err)):
+            self.journal.discard(endpoint, self.kind, identity)
 
     def _prior(
         self, live: Mapping[str, Any], desired: Mapping[str, Any], pending: Entry | None
@@ -356,3 +432,11 @@ class ConfigObjectProvider(LyncProvider):
                 self._restore_unless_unchanged(identity, decode_map(props.get(PRIOR), "property"))
             else:
                 self._remove(identity)
+
+
+def _dated(records: Sequence[Mapping[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
+    """A pipeline's replication status records (the marker of :func:`marker_of`) and the
+    object the rest of it returned (None for none)."""
+    objects = [dict(record) for record in records if "ReplicaFqdn" not in record]
+    replicas = [record for record in records if "ReplicaFqdn" in record]
+    return marker_of(replicas), objects[0] if objects else None

@@ -64,7 +64,8 @@ def test_deleting_what_is_already_gone_succeeds(configured: Make, lync_emulator:
 
 def test_a_failed_create_leaves_nothing_behind(configured: Make, lync_emulator: Emulator) -> None:
     provider = configured(HostingProviderProvider)
-    # New- succeeds, then the read-back fails: the new provider must be removed again.
+    # Get- finds nothing, New- succeeds, then the read-back fails: the new provider must be
+    # removed again.
     lync_emulator.faults.fail_invocation("Get-CsHostingProvider", nth=2)
     with pytest.raises(LyncResourceError, match="InjectedFault"):
         provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
@@ -172,6 +173,18 @@ def test_a_user_who_left_is_skipped_on_read_and_delete(
     assert alice.properties["ExternalAccessPolicy"] is None
 
 
+def seed_by_hand(emu: Emulator) -> None:
+    """Exchange Online made at the server's own shell, with a proxy other than declared."""
+    emu.run_cmdlet(
+        "New-CsHostingProvider",
+        "Exchange Online",
+        ProxyFqdn="exap.um.outlook.com",
+        Enabled=False,
+        EnabledSharedAddressSpace=True,
+        HostsOCSUsers=False,
+    )
+
+
 def replicas(emu: Emulator) -> list[Any]:
     return emu.run_cmdlet("Get-CsManagementStoreReplicationStatus")
 
@@ -205,30 +218,63 @@ def test_taking_over_what_already_holds_the_declared_values_writes_nothing(
     assert store_state(lync_emulator) == before
 
 
-def test_a_create_dates_the_change_and_looks_for_the_object_in_one_pipeline(
+def test_a_new_object_is_created_in_one_pipeline_dated_before_its_write(
     configured: Make, lync_emulator: Emulator
 ) -> None:
-    """Replication status, then Get- (one pipeline); New- with its read-back (another)."""
+    """Replication status, Get-, New- and its read-back in one pipeline: the marker is the
+    newest snapshot before New-, so the snapshot New- makes is newer than it."""
     provider = configured(HostingProviderProvider)
+    [before] = {r.properties["LastUpdateCreation"] for r in replicas(lync_emulator)}
     start = lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"]
     audited = len(lync_emulator.audit.entries())
 
     created = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
 
-    assert lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"] - start == 2
+    assert lync_emulator.counters[Counter.PIPELINES_RUN, "frontend"] - start == 1
     ran = [e.cmdlet for e in lync_emulator.audit.entries()[audited:]]
     assert ran == [
         "Get-CsManagementStoreReplicationStatus",
-        "Get-CsHostingProvider",
+        "Get-CsHostingProvider",  # absent: a non-terminating ObjectNotFound, New- runs
         "New-CsHostingProvider",
         "Get-CsHostingProvider",
     ]
-    assert created.outs["changed_at"] is not None
+    assert created.outs["changed_at"] == before.isoformat()
+    assert provider.journal.find(lync_emulator.frontend_url, provider.kind, created.id) is None
 
 
-def test_when_the_combined_read_is_refused_each_read_is_sent_alone(
+def test_an_object_that_exists_is_refused_as_a_duplicate_then_read_and_adopted(
     configured: Make, lync_emulator: Emulator
 ) -> None:
+    """New- refused as a duplicate wrote nothing; the object is read and, with adopt, taken
+    over (its Enabled set) and given back, never removed, on delete."""
+    provider = configured(HostingProviderProvider)
+    seed_by_hand(lync_emulator)
+    before, writes = store_state(lync_emulator), len(lync_emulator.audit.writes())
+    audited = len(lync_emulator.audit.entries())
+
+    created = provider.create(provider.check({}, {**EXCHANGE_ONLINE, "adopt": True}).inputs)
+
+    ran = [(e.cmdlet, e.outcome) for e in lync_emulator.audit.entries()[audited:]]
+    assert ran[:5] == [
+        ("Get-CsManagementStoreReplicationStatus", "ok"),
+        ("Get-CsHostingProvider", "ok"),
+        ("New-CsHostingProvider", "failed"),  # a duplicate: nothing written
+        ("Get-CsManagementStoreReplicationStatus", "ok"),
+        ("Get-CsHostingProvider", "ok"),
+    ]
+    assert created.outs["adopted"] is True
+    provider.delete(created.id, created.outs)
+    assert [e.cmdlet for e in lync_emulator.audit.writes()[writes:]] == [
+        "Set-CsHostingProvider"
+    ] * 2
+    assert store_state(lync_emulator) == before
+
+
+def test_a_refused_status_read_costs_the_one_pipeline_not_the_create(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    """The refusal stopped the pipeline before New-, so nothing is removed; the object is
+    read, and created, with each read alone (dated_get's fallback)."""
     provider = configured(HostingProviderProvider)
     lync_emulator.faults.fail_invocation("Get-CsManagementStoreReplicationStatus")
     audited = len(lync_emulator.audit.entries())
@@ -236,9 +282,45 @@ def test_when_the_combined_read_is_refused_each_read_is_sent_alone(
     created = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
 
     ran = [(e.cmdlet, e.outcome) for e in lync_emulator.audit.entries()[audited:]]
-    assert ran[:3] == [
-        ("Get-CsManagementStoreReplicationStatus", "failed"),  # stopped the combined read
+    assert ran == [
+        ("Get-CsManagementStoreReplicationStatus", "failed"),  # stopped the one pipeline
         ("Get-CsManagementStoreReplicationStatus", "ok"),
         ("Get-CsHostingProvider", "error"),  # absent: a non-terminating ObjectNotFound
+        ("New-CsHostingProvider", "ok"),
+        ("Get-CsHostingProvider", "ok"),
     ]
     assert created.outs["changed_at"] is not None
+
+
+def test_a_refused_status_read_never_removes_an_object_that_was_there(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    """New- never ran, so the object that exists is not this create's: without adopt the
+    create is refused, and the object stays as it was."""
+    provider = configured(HostingProviderProvider)
+    seed_by_hand(lync_emulator)
+    before = store_state(lync_emulator)
+    lync_emulator.faults.fail_invocation("Get-CsManagementStoreReplicationStatus")
+
+    with pytest.raises(LyncResourceError, match="already exists"):
+        provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+
+    assert store_state(lync_emulator) == before
+    assert (
+        provider.journal.find(lync_emulator.frontend_url, provider.kind, "Exchange Online") is None
+    )
+
+
+def test_a_lost_answer_to_the_one_pipeline_is_settled_by_the_declared_values(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    """The object holds what was declared, so New- took effect: it is not sent again, and
+    with no marker the gate falls back to its own start."""
+    provider = configured(HostingProviderProvider)
+    lync_emulator.faults.drop_reply_after("New-CsHostingProvider")
+
+    created = provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+
+    assert [e.outcome for e in lync_emulator.audit.entries("New-CsHostingProvider")] == ["ok"]
+    assert "changed_at" not in created.outs
+    assert created.outs["proxy_fqdn"] == EXCHANGE_ONLINE["proxy_fqdn"]
