@@ -6,9 +6,9 @@ Three ways of doing the same work:
   driven by the engine stand-in of ``tests/support/engine.py``, whose :class:`Engine` sends
   one call at a time.
 * :class:`Ours` with ``parallel=4``: the same process and the same request sequence, but the
-  creates, reads (refresh) and deletes of independent resources go out in waves of four
-  released together (``run_concurrently``), as the engine's step executor sends them with
-  ``--parallel 4``.
+  creates, reads (refresh) and deletes of independent resources go out four at a time, the
+  next starting as soon as one finishes (:func:`in_window`), as the engine's step executor
+  sends them with ``--parallel 4``: a fixed number of workers taking the next ready step.
 * :class:`Naive`: the same provider classes called directly in this process, one call at a
   time, with every cmdlet call on a session of its own (opened, used, closed): what a
   provider without pooling would do. Nothing in ``lync_provider`` changes for it; the
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
@@ -41,7 +42,6 @@ from tests.support.engine import (
     Engine,
     ProviderProcess,
     ResourceState,
-    run_concurrently,
     urn_name,
 )
 
@@ -92,10 +92,13 @@ def measure(emu: Emulator, action: Callable[[], bool]) -> dict[str, Any]:
     }
 
 
-def waves(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """``items`` in consecutive groups of ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def in_window(calls: Sequence[Callable[[], T]], parallel: int) -> list[T]:
+    """Run ``calls`` with at most ``parallel`` in flight, each free worker taking the next
+    one, as the engine's step executor does with ``--parallel``; results in order. A call
+    never waits for a slower one that started with it (which fixed waves would impose)."""
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]
 
 
 # -- through the provider process ------------------------------------------------------------
@@ -171,7 +174,7 @@ class Ours:
         if self.parallel == 1:
             plan = self.engine.up(decls)
             return all(op in ("create", "same") for op in plan.ops.values())
-        return self._up_in_waves(decls)
+        return self._up_in_parallel(decls)
 
     def no_change_up(self, decls: Sequence[Declaration]) -> bool:
         """``pulumi up`` with nothing to do: Check and Diff only, by the engine."""
@@ -184,29 +187,23 @@ class Ours:
         """``pulumi refresh``; True when nothing drifted."""
         if self.parallel == 1:
             return not self.engine.refresh().changes
-        return self._refresh_in_waves()
+        return self._refresh_in_parallel()
 
     def destroy(self, first: Sequence[Sequence[str]] = ()) -> bool:
-        """``pulumi destroy``. With waves, the resources named in ``first`` go group by group
+        """``pulumi destroy``. In parallel, the resources named in ``first`` go group by group
         before the rest (dependents before what they depend on); one at a time, the engine's
         reverse snapshot order already does that."""
         if self.parallel == 1:
             self.engine.destroy()
         else:
-            self._destroy_in_waves(first)
+            self._destroy_in_parallel(first)
         return not self.engine.state
 
     # -- the step executor with --parallel ------------------------------------------------
 
-    def _concurrently(self, calls: Sequence[Callable[[], T]]) -> list[T]:
-        results: list[T] = []
-        for wave in waves(calls, self.parallel):
-            results += run_concurrently(wave)
-        return results
-
-    def _up_in_waves(self, decls: Sequence[Declaration]) -> bool:
+    def _up_in_parallel(self, decls: Sequence[Declaration]) -> bool:
         """Check every declaration (as registrations arrive), Diff the existing ones, then
-        Create the new ones in waves. Only creates and no-ops: that is all the benchmark's
+        Create the new ones in parallel. Only creates and no-ops: that is all the benchmark's
         commands need."""
         engine, process = self.engine, self.engine.provider
         process.configure(engine.config)
@@ -222,21 +219,23 @@ class Ours:
                 continue
             diff = process.diff(old.id, urn, old.outputs, checked.inputs, old_inputs=old.inputs)
             if diff.changes is DiffChanges.SOME:
-                raise RuntimeError(f"{urn} changed: the benchmark's waves only create")
+                raise RuntimeError(f"{urn} changed: the benchmark only creates in parallel")
             engine.state[urn] = ResourceState(urn, old.id, checked.inputs, old.outputs)
-        created = self._concurrently([partial(process.create, urn, props) for urn, props in new])
+        created = in_window(
+            [partial(process.create, urn, props) for urn, props in new], self.parallel
+        )
         for (urn, props), result in zip(new, created, strict=True):
             if not result.id:
                 return False
             engine.state[urn] = ResourceState(urn, result.id, props, result.outputs)
         return True
 
-    def _refresh_in_waves(self) -> bool:
+    def _refresh_in_parallel(self) -> bool:
         engine, process = self.engine, self.engine.provider
         process.configure(engine.config)
         held = list(engine.state.values())
-        reads = self._concurrently(
-            [partial(process.read, r.id, r.urn, r.outputs, r.inputs) for r in held]
+        reads = in_window(
+            [partial(process.read, r.id, r.urn, r.outputs, r.inputs) for r in held], self.parallel
         )
         same = True
         for res, read in zip(held, reads, strict=True):
@@ -251,22 +250,22 @@ class Ours:
             engine.state[res.urn] = ResourceState(res.urn, read.id, inputs, read.outputs)
         return same
 
-    def _destroy_in_waves(self, first: Sequence[Sequence[str]]) -> None:
+    def _destroy_in_parallel(self, first: Sequence[Sequence[str]]) -> None:
         engine, process = self.engine, self.engine.provider
         process.configure(engine.config)
         held = list(reversed(engine.state.values()))
         groups = [[r for r in held if urn_name(r.urn) in names] for names in first]
         named = {r.urn for group in groups for r in group}
         for group in [*groups, [r for r in held if r.urn not in named]]:
-            for wave in waves(group, self.parallel):
-                run_concurrently(
-                    [
-                        partial(process.delete, r.id, r.urn, r.outputs, old_inputs=r.inputs)
-                        for r in wave
-                    ]
-                )
-                for res in wave:
-                    del engine.state[res.urn]
+            in_window(
+                [
+                    partial(process.delete, r.id, r.urn, r.outputs, old_inputs=r.inputs)
+                    for r in group
+                ],
+                self.parallel,
+            )
+            for res in group:
+                del engine.state[res.urn]
 
 
 # -- naive: a session per cmdlet call ----------------------------------------------------
