@@ -18,11 +18,13 @@ Three ways of doing the same work:
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import dill
@@ -73,19 +75,46 @@ def _requests_by_role(emu: Emulator) -> dict[str, int]:
     }
 
 
-def measure(emu: Emulator, action: Callable[[], bool]) -> dict[str, Any]:
+def process_cpu_s(pid: int | None) -> float | None:
+    """CPU seconds (user + system) another process has used so far, from Linux's
+    ``/proc/<pid>/stat``; None without a process or where there is no ``/proc``."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # Fields after the parenthesised command name; utime and stime are the 14th and 15th
+    # of the line (proc(5)), in clock ticks.
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    emu: Emulator, action: Callable[[], bool], provider_pid: int | None = None
+) -> dict[str, Any]:
     """Run one phase and return what it cost: wall time, this process's CPU time (the
-    emulator's, plus the engine stand-in's or the naive provider's), the emulator's counts,
-    the endpoints (roles) it reached, and whether the outcome was the expected one."""
+    emulator's, plus the engine stand-in's or the naive provider's), the provider process's
+    CPU time (``provider_pid``; None when the providers run in this process), the
+    emulator's counts, the endpoints (roles) it reached, and whether the outcome was the
+    expected one."""
     before, roles_before = _tally(emu), _requests_by_role(emu)
+    provider_cpu = process_cpu_s(provider_pid)
     cpu, start = time.process_time(), time.perf_counter()
     ok = action()
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    provider_after = process_cpu_s(provider_pid)
     after, roles_after = _tally(emu), _requests_by_role(emu)
     reached = sorted(r for r, n in roles_after.items() if n > roles_before.get(r, 0))
+    provider = (
+        None
+        if provider_cpu is None or provider_after is None
+        else round(provider_after - provider_cpu, 3)
+    )
     return {
         "wall_s": round(wall, 3),
         "local_cpu_s": round(cpu, 3),
+        "provider_cpu_s": provider,
         **{key: after[key] - before[key] for key in after},
         "endpoints": reached,
         "ok": bool(ok),
@@ -140,6 +169,11 @@ class Ours:
         if self._process is not None and self._process is not self._shared:
             self._process.stop()
         self._process = None
+
+    @property
+    def provider_pid(self) -> int | None:
+        """The provider process serving the next command (after :meth:`command`)."""
+        return None if self._process is None else self._process.pid
 
     @property
     def engine(self) -> Engine:
@@ -341,6 +375,7 @@ class Naive:
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
+        self.provider_pid: int | None = None  # the providers run in this process
         self._providers: dict[type[LyncProvider], LyncProvider] = {}
         # name -> (provider, id, inputs, outputs), in creation order
         self.state: dict[str, tuple[LyncProvider, str, Props, Props]] = {}

@@ -25,6 +25,12 @@ POOLS_PER_ENDPOINT = 4  # "pools per deployment ≤ endpoints x 4": one per call
 NAIVE_AT_N, NAIVE_N_RATIO = 100, 10.0  # naive ÷ ours ≥ 10 at N = 100
 NAIVE_AT_U, NAIVE_U_RATIO = 1000, 50.0  # naive ÷ ours ≥ 50 at U = 1000
 PARALLEL_AT_N, PARALLEL_RATIO = 100, 0.4  # 4 at once ≤ 0.4 x one at a time, 100 creates
+FLAT_N = (100, 500)  # time per resource flat from N = 100 to 500 ...
+FLOOR_RATIO = 1.5  # ... and within 1.5x of the floor
+FLAT_U = (100, 1000, 5000)  # time per user falls or stays flat from U = 100 to 5000
+# "Flat": a larger size's time per item at most 20 % above the smaller's, the run-to-run
+# noise of a shared VM (bench/README.md); a rise beyond it is growth, not noise.
+FLAT_TOLERANCE = 1.2
 
 
 def user_pipelines(users: int) -> int:

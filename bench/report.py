@@ -123,10 +123,12 @@ DEPLOYMENT_COST: list[Column] = [
     ("pipes", "pipelines"),
     ("writes", "writes"),
     ("CPU s", "local_cpu_s"),
+    ("provider CPU s", "provider_cpu_s"),
 ]
 DEPLOYMENT_FLOOR: list[Column] = [
     ("floor s", "floor_s"),
     ("x floor s", "x_floor_s"),
+    ("CPU floor s", "cpu_floor_s"),
     ("floor pipes", "floor_pipelines"),
     ("x floor pipes", "x_floor_pipelines"),
     ("floor pools", "floor_pools"),

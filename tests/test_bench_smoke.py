@@ -4,10 +4,13 @@ benchmarks report numbers, they do not judge them)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bench.sizes import SMOKE
 
@@ -22,6 +25,9 @@ TARGETS = {
     "naive ÷ ours ≥ 10 at N=100",
     "naive ÷ ours ≥ 50 at U=1000",
     "4 at once ≤ 0.4 x one at a time",
+    "time per resource flat from N=100 to 500",
+    "policies within 1.5x of the floor",
+    "time per user flat from U=100 to 5000",
 }
 
 
@@ -111,6 +117,11 @@ def _check_deployment(deployment: dict[str, Any]) -> None:
     for row in rows:
         assert row["floor_pools"] == (1 if row["floor_pipelines"] else 0)
         assert (row["x_naive"] is None) == (row["mode"] == "naive")
+        # The provider process's CPU is read from /proc (Linux, as CI); the naive providers
+        # run in the benchmark's own process, counted in local_cpu_s.
+        assert (row["provider_cpu_s"] is None) == (row["mode"] == "naive")
+        used = row["local_cpu_s"] + (row["provider_cpu_s"] or 0)
+        assert row["cpu_floor_s"] == pytest.approx(used / (os.cpu_count() or 1), abs=1e-3)
         if row["mode"] == "naive":  # the reference runs whole; the others on a sample
             sample = row["size"] if row["scenario"] == "reference" else SMOKE.naive_sample
             assert row["naive_items"] == min(row["size"], sample)
@@ -129,4 +140,7 @@ def _check_deployment(deployment: dict[str, Any]) -> None:
         "naive ÷ ours ≥ 10 at N=100",
         "naive ÷ ours ≥ 50 at U=1000",
         "4 at once ≤ 0.4 x one at a time",
+        "time per resource flat from N=100 to 500",
+        "policies within 1.5x of the floor",
+        "time per user flat from U=100 to 5000",
     }

@@ -281,6 +281,11 @@ class ProviderProcess:
         stream.close()
 
     @property
+    def pid(self) -> int | None:
+        """The process's id while it runs (the benchmark reads its CPU time by it)."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def returncode(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 
