@@ -90,9 +90,7 @@ def process_cpu_s(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(
-    emu: Emulator, action: Callable[[], bool], provider_pid: int | None = None
-) -> dict[str, Any]:
+def measure(emu: Emulator, action: Callable[[], bool], provider_pid: int | None) -> dict[str, Any]:
     """Run one phase and return what it cost: wall time, this process's CPU time (the
     emulator's, plus the engine stand-in's or the naive provider's), the provider process's
     CPU time (``provider_pid``; None when the providers run in this process), the
