@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from bench import floors
@@ -37,7 +38,6 @@ from bench.sizes import Sizes
 from lync_emulator.cmdlets import users as emulated_users
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
-from lync_emulator.service import LyncService
 from lync_provider.remoting import CmdletCall, LyncSession
 from lync_provider.replication import ReplicationGate, ReplicationGateProvider
 from lync_provider.resources import (
@@ -49,7 +49,7 @@ from lync_provider.resources import (
 from lync_provider.resources.journal import JOURNAL_ENV
 from tests.reliability.conftest import USERS as REFERENCE_USERS
 from tests.reliability.conftest import deployment
-from tests.resources.conftest import PROJECT
+from tests.resources.conftest import PROJECT, lync_service
 from tests.support.engine import Declaration, ProviderProcess, declare
 
 PARALLEL, SEQUENTIAL, NAIVE = "parallel", "sequential", "naive"
@@ -148,7 +148,7 @@ def _run_phases(
     results = []
     for name, action in phases:
         before()
-        cost = measure(emu, lambda a=action: a(driver), driver.provider_pid)  # type: ignore[misc]
+        cost = measure(emu, partial(action, driver), driver.provider_pid)
         results.append({"phase": name, **cost})
     return results
 
@@ -184,7 +184,7 @@ def run_case(
             env=ctx.env,
             shared=ctx.shared,
         ) as ours:
-            runs[mode] = _run_phases(emu, ours, phases, lambda o=ours: o.command(warm_with))
+            runs[mode] = _run_phases(emu, ours, phases, partial(ours.command, warm_with))
     naive = Naive(emu)
     measured = _run_phases(emu, naive, naive_phases, lambda: None)
     runs[NAIVE] = [_scaled(row, naive_scale) for row in measured]
@@ -344,10 +344,7 @@ def add_users(emu: Emulator, count: int) -> int:
     each user shaped by the emulator's own helper (``lync_emulator.cmdlets.users._user``)
     as its seed is. Done between cases, while no request is in flight.
     """
-    service = emu.service
-    if not isinstance(service, LyncService):
-        raise TypeError("the deployment benchmark needs the emulator's own LyncService")
-    directory = service.directory.setdefault(emulated_users.COLLECTION, {})
+    directory = lync_service(emu).directory.setdefault(emulated_users.COLLECTION, {})
     for index in range(count):
         user = emulated_users._user(f"bench{index:05d}", f"Bench User {index:05d}")
         directory.setdefault(str(user["SipAddress"]).casefold(), user)
@@ -414,7 +411,7 @@ def _target(
 
 
 def _total(rows: list[dict[str, Any]], key: str = "wall_s") -> float:
-    return round(sum(row[key] for row in rows), 3)
+    return round(float(sum(row[key] for row in rows)), 3)
 
 
 def judge(rows: list[dict[str, Any]], sizes: Sizes) -> list[dict[str, Any]]:

@@ -315,7 +315,7 @@ class FreshSessions:
         return self._once(lambda session: session.read(*calls))
 
     def read_all(self, calls: Sequence[CmdletCall]) -> Reply:
-        return _joined([self._once(lambda s, c=call: s.read_all([c])) for call in calls])
+        return _joined([self._once(partial(_read_all, call=call)) for call in calls])
 
     def write_all(self, calls: Sequence[CmdletCall], *, confirm: Callable[[], bool]) -> Reply:
         def run(session: LyncSession, call: CmdletCall) -> Reply:
@@ -323,7 +323,7 @@ class FreshSessions:
                 return session.read_all([call])
             return session.write_all([call], confirm=confirm)
 
-        return _joined([self._once(lambda s, c=call: run(s, c)) for call in calls])
+        return _joined([self._once(partial(run, call=call)) for call in calls])
 
     def write(self, *calls: CmdletCall, confirm: Callable[[], bool] | None = None) -> Records:
         if len(calls) > 1:
@@ -336,6 +336,10 @@ class FreshSessions:
             return call(session)
         finally:
             session.close()
+
+
+def _read_all(session: LyncSession, call: CmdletCall) -> Reply:
+    return session.read_all([call])
 
 
 def _joined(replies: Sequence[Reply]) -> Reply:

@@ -137,7 +137,7 @@ DEPLOYMENT_FLOOR: list[Column] = [
 
 
 def _mode(row: dict[str, Any]) -> str:
-    label = MODES.get(row["mode"], row["mode"])
+    label: str = MODES.get(row["mode"], row["mode"])
     items = row.get("naive_items")
     if items is not None and items != row["size"]:
         return f"{label} ({items} of {row['size']})"  # measured on fewer, scaled up

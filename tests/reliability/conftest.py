@@ -37,7 +37,7 @@ USERS = ["sip:alice@contoso.com", "sip:bob@contoso.com"]
 
 def deployment(**overrides: dict[str, Any]) -> list[Declaration]:
     """The Exchange Online configuration as four resources, in the component's order."""
-    inputs = {
+    inputs: dict[str, dict[str, Any]] = {
         "edge": {"allow_federated_users": True},
         "exo": dict(EXCHANGE_ONLINE),
         "policy": {"identity": "tag:OWA", "enable_outside_access": True},

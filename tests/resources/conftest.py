@@ -10,6 +10,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 from lync_emulator.emulator import Emulator
+from lync_emulator.service import LyncService
 from lync_emulator.store import dump_data
 from lync_provider.resources.base import LyncProvider
 from tests.support.engine import Engine, ProviderProcess, Secret
@@ -36,10 +37,19 @@ def plain_config(emu: Emulator) -> dict[str, Any]:
     return {k: v.value if isinstance(v, Secret) else v for k, v in stack_config(emu).items()}
 
 
+def lync_service(emu: Emulator) -> LyncService:
+    """The emulator's Lync state model, for a test that reads or seeds it directly (an
+    emulator built with a fake service has none)."""
+    if not isinstance(emu.service, LyncService):
+        raise TypeError("this needs the emulator's own LyncService, not a fake service")
+    return emu.service
+
+
 def store_state(emu: Emulator) -> Any:
     """Everything the Central Management Store and the directory (users) hold, for
     before/after comparisons (an emptied collection and one never created hold the same)."""
-    held = {**dump_data(emu.service.store.snapshot()), **dump_data(emu.service.directory)}
+    service = lync_service(emu)
+    held = {**dump_data(service.store.snapshot()), **dump_data(service.directory)}
     return {k: v for k, v in held.items() if v}
 
 

@@ -179,7 +179,7 @@ def _contains_unknown(value: Any) -> bool:
         return any(_contains_unknown(v) for v in value.values())
     if isinstance(value, list):
         return any(_contains_unknown(v) for v in value)
-    return value == UNKNOWN
+    return bool(value == UNKNOWN)
 
 
 def _unmarshal(struct: struct_pb2.Struct) -> Props:
