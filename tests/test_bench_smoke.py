@@ -45,8 +45,9 @@ def _numbers(value: Any) -> list[float]:
 
 
 def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
+    png = tmp_path / "deployment.png"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path), "--plot", str(png)],
         cwd=Path(__file__).parents[1],
         capture_output=True,
         text=True,
@@ -54,6 +55,7 @@ def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), done.stdout  # --plot drew it
     [path] = tmp_path.glob("bench-*.json")
     results = json.loads(path.read_text(encoding="utf-8"))
     bench = results["benchmarks"]
