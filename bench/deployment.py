@@ -49,7 +49,7 @@ from lync_provider.resources import (
 from lync_provider.resources.journal import JOURNAL_ENV
 from tests.reliability.conftest import USERS as REFERENCE_USERS
 from tests.reliability.conftest import deployment
-from tests.resources.conftest import PROJECT, lync_service
+from tests.resources.conftest import PROJECT, lync_service, seed_users, seeded_user
 from tests.support.engine import Declaration, ProviderProcess, declare
 
 PARALLEL, SEQUENTIAL, NAIVE = "parallel", "sequential", "naive"
@@ -332,31 +332,12 @@ def policies(ctx: Context, count: int) -> list[dict[str, Any]]:
     )
 
 
-def bench_user(index: int) -> str:
-    return f"sip:bench{index:05d}@contoso.com"
-
-
-def add_users(emu: Emulator, count: int) -> int:
-    """Make sure the directory holds ``count`` bench users; returns how many it holds.
-
-    The emulator seeds six users and has no cmdlet that creates one (users live in its
-    Active Directory, not the Management Store), so this writes its directory directly,
-    each user shaped by the emulator's own helper (``lync_emulator.cmdlets.users._user``)
-    as its seed is. Done between cases, while no request is in flight.
-    """
-    directory = lync_service(emu).directory.setdefault(emulated_users.COLLECTION, {})
-    for index in range(count):
-        user = emulated_users._user(f"bench{index:05d}", f"Bench User {index:05d}")
-        directory.setdefault(str(user["SipAddress"]).casefold(), user)
-    return len(directory)
-
-
 def _assignment(users: int, name: str) -> Declaration:
     return declare(
         ExternalAccessPolicyAssignment,
         name,
         ExternalAccessPolicyAssignmentProvider(),
-        {"policy_name": GRANT_POLICY, "users": [bench_user(i) for i in range(users)]},
+        {"policy_name": GRANT_POLICY, "users": [seeded_user(i) for i in range(users)]},
     )
 
 
@@ -374,7 +355,8 @@ def assignments(ctx: Context) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     ctx.emu.run_cmdlet("New-CsExternalAccessPolicy", GRANT_POLICY, EnableOutsideAccess=True)
     for users in sorted(ctx.sizes.assignment_users):
-        held = add_users(ctx.emu, users)
+        seed_users(ctx.emu, users)
+        held = len(lync_service(ctx.emu).directory[emulated_users.COLLECTION])
         decl = _assignment(users, f"grant-{users}")
         sample = min(users, ctx.sizes.naive_sample)
         runs = run_case(

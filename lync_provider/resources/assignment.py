@@ -28,7 +28,7 @@ from lync_provider.resources.base import (
     decode_map,
     encode_map,
 )
-from lync_provider.resources.directory import Directory, Sweep
+from lync_provider.resources.directory import Directory, Sweep, named
 from lync_provider.resources.resource import LyncResource
 from lync_provider.resources.types import Name, PolicyIdentity
 
@@ -127,12 +127,18 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         self._raise_refused(sweep, policy)
 
     def _raise_refused(self, sweep: Sweep, policy: str) -> None:
-        """If the server refused any user, raise naming each of them."""
+        """If the server refused any user, raise with each distinct refusal once, followed
+        by the users it was given for (:func:`~.directory.named`)."""
         if not sweep.refused:
             return
+        by_refusal: dict[str, list[str]] = {}
+        for user, err in sweep.refused.items():
+            said = err.server_errors[0].render() if err.server_errors else err.summary
+            by_refusal.setdefault(said, []).append(user)
         lines = [
-            f"  {user}: " + (err.server_errors[0].render() if err.server_errors else err.summary)
-            for user, err in sweep.refused.items()
+            f"  {said}\n    {'user' if len(users) == 1 else f'{len(users)} users'}: "
+            + named(users, self.kind)
+            for said, users in by_refusal.items()
         ]
         first = next(iter(sweep.refused.values()))
         raise LyncResourceError(

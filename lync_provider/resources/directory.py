@@ -123,6 +123,25 @@ def matched(
     return answered
 
 
+NAMED_AT_MOST = 20
+
+
+def named(users: Sequence[str], kind: str) -> str:
+    """The users quoted, at most :data:`NAMED_AT_MOST` of them and the rest counted.
+
+    A grant to a department that fails for all of it would otherwise name thousands of
+    users in one error, which nobody reads in ``pulumi up``'s output (and which can exceed
+    what a gRPC client takes as an error's details). When names are left out, all of them
+    are logged at WARNING (``LYNC_LOG_LEVEL``), for whoever needs the full list.
+    """
+    shown = ", ".join(map(repr, users[:NAMED_AT_MOST]))
+    rest = len(users) - NAMED_AT_MOST
+    if rest <= 0:
+        return shown
+    log.warning("%s: all %d users: %s", kind, len(users), ", ".join(users))
+    return f"{shown} and {rest} more (LYNC_LOG_LEVEL=WARNING logs every name)"
+
+
 class Directory:
     """Get-CsUser and Grant-CsExternalAccessPolicy for many users, ``batch_size`` a pipeline.
 
@@ -146,11 +165,12 @@ class Directory:
         return {user: policy_of(record) if record else None for user, record in found.items()}
 
     def not_found(self, missing: Sequence[str]) -> UserNotFoundError:
-        """The error naming every user Get-CsUser did not find."""
+        """The error naming the users Get-CsUser did not find (the first
+        :data:`NAMED_AT_MOST`; :func:`named` logs them all)."""
         which = (
             f"user {missing[0]!r} was not found"
             if len(missing) == 1
-            else f"{len(missing)} users were not found: {', '.join(map(repr, missing))}"
+            else f"{len(missing)} users were not found: {named(missing, self.kind)}"
         )
         return UserNotFoundError(
             f"{self.kind}: {which}; name users by SIP address, UPN, DOMAIN\\logon or "

@@ -221,7 +221,7 @@ def test_lookups_follow_grants_disables_and_hooks() -> None:
         ["frank"],
     ]
 
-    # A hook writing the dict directly (as bench's add_users does) adds users...
+    # A hook writing the dict directly (as tests.resources.conftest's seed_users does) adds users...
     hooked = service.directory.setdefault(users.COLLECTION, {})
     for logon in ("zed", "zed2"):
         user = users._user(logon, "Alice Adams")

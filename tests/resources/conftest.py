@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
+from lync_emulator.cmdlets import users as emulated_users
 from lync_emulator.emulator import Emulator
 from lync_emulator.service import LyncService
 from lync_emulator.store import dump_data
@@ -43,6 +44,27 @@ def lync_service(emu: Emulator) -> LyncService:
     if not isinstance(emu.service, LyncService):
         raise TypeError("this needs the emulator's own LyncService, not a fake service")
     return emu.service
+
+
+def seeded_user(index: int) -> str:
+    """The SIP address of the ``index``-th user :func:`seed_users` adds."""
+    return f"sip:bench{index:05d}@contoso.com"
+
+
+def seed_users(emu: Emulator, count: int) -> list[str]:
+    """Make sure the directory holds ``count`` more users, ``sip:bench00000@contoso.com``...;
+    their SIP addresses.
+
+    The emulator seeds six users and has no cmdlet that creates one (users live in its
+    Active Directory, not the Management Store), so this writes its directory directly,
+    each user shaped by the emulator's own helper (``lync_emulator.cmdlets.users._user``)
+    as its seed is. Call it while no request is in flight.
+    """
+    directory = lync_service(emu).directory.setdefault(emulated_users.COLLECTION, {})
+    for index in range(count):
+        user = emulated_users._user(f"bench{index:05d}", f"Bench User {index:05d}")
+        directory.setdefault(str(user["SipAddress"]).casefold(), user)
+    return [seeded_user(index) for index in range(count)]
 
 
 def store_state(emu: Emulator) -> Any:

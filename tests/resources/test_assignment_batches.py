@@ -6,6 +6,7 @@ from its audit log, so each test asserts what the server really received.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from math import ceil
 from typing import Any
@@ -16,9 +17,15 @@ from pulumi.dynamic import Config, ConfigureRequest
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
 from lync_provider.remoting import CmdletCall, LyncSession
-from lync_provider.resources import ExternalAccessPolicyAssignmentProvider, LyncResourceError
+from lync_provider.resources import (
+    ExternalAccessPolicyAssignment,
+    ExternalAccessPolicyAssignmentProvider,
+    LyncResourceError,
+)
+from lync_provider.resources.directory import NAMED_AT_MOST
 from tests.provider.helpers import frontend_settings
-from tests.resources.conftest import PROJECT, plain_config, store_state
+from tests.resources.conftest import PROJECT, Stack, plain_config, seed_users, store_state
+from tests.support.engine import ProviderError, declare
 
 FIVE = [
     "sip:alice@contoso.com",
@@ -165,6 +172,31 @@ def test_users_nobody_has_are_named_together_and_nothing_is_granted(
     assert pipelines(lync_emulator) - start == 1
 
 
+def test_many_users_nobody_has_are_named_up_to_a_limit_and_all_logged(
+    lync_emulator: Emulator,
+    provider: Callable[..., ExternalAccessPolicyAssignmentProvider],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A list in the wrong domain misses every user: the error names the first
+    NAMED_AT_MOST and counts the rest, and the log names them all."""
+    made = provider(batch=100)
+    ghosts = [f"ghost{i:03d}@fabrikam.com" for i in range(NAMED_AT_MOST * 3)]
+    props = inputs(made, ghosts)
+
+    with (
+        caplog.at_level(logging.WARNING, "lync_provider"),
+        pytest.raises(LyncResourceError) as raised,
+    ):
+        made.create(props)
+
+    listed = ", ".join(map(repr, ghosts[:NAMED_AT_MOST]))
+    rest = len(ghosts) - NAMED_AT_MOST
+    assert f"{len(ghosts)} users were not found: {listed} and {rest} more" in str(raised.value)
+    assert not any(ghost in str(raised.value) for ghost in ghosts[NAMED_AT_MOST:])
+    assert all(ghost in caplog.text for ghost in ghosts)
+    assert frontend_writes(lync_emulator) == []
+
+
 def test_a_user_missing_from_a_later_batch_stops_the_grants_and_undoes_those_sent(
     lync_emulator: Emulator, provider: Callable[..., ExternalAccessPolicyAssignmentProvider]
 ) -> None:
@@ -205,9 +237,42 @@ def test_a_user_the_server_refuses_is_named_and_the_others_are_given_back(
 
     text = str(raised.value)
     assert "refused for 1 of 3 user(s)" in text and lync_emulator.frontend_url in text
-    [refused] = [line for line in text.splitlines() if "InjectedFault" in line]
-    assert refused.strip().startswith("bob@contoso.com:")
+    lines = text.splitlines()
+    [refused] = [i for i, line in enumerate(lines) if "InjectedFault" in line]
+    assert lines[refused + 1].strip() == "user: 'bob@contoso.com'"
     assert store_state(lync_emulator) == before  # alice unassigned, carol holds Other again
+
+
+def test_a_refusal_many_users_share_is_told_once_with_the_first_names_and_a_count(
+    lync_emulator: Emulator,
+    provider: Callable[..., ExternalAccessPolicyAssignmentProvider],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A policy removed by hand refuses every grant with the same error: it is said once,
+    with the first NAMED_AT_MOST users and how many more; the log has every name."""
+    users = seed_users(lync_emulator, NAMED_AT_MOST + 7)
+    made = provider(batch=100)
+    props = inputs(made, users)
+    lync_emulator.run_cmdlet("Remove-CsExternalAccessPolicy", "tag:OWA")
+    before = store_state(lync_emulator)
+
+    with (
+        caplog.at_level(logging.WARNING, "lync_provider"),
+        pytest.raises(LyncResourceError) as raised,
+    ):
+        made.create(props)
+
+    text = str(raised.value)
+    assert f"refused for {len(users)} of {len(users)} user(s)" in text
+    [refusal] = {e.error_id for e in lync_emulator.audit.entries(GRANT) if e.outcome != "ok"}
+    assert text.count(f"FullyQualifiedErrorId: {refusal}") == 1
+    assert (
+        f"{len(users)} users: " + ", ".join(map(repr, users[:NAMED_AT_MOST])) + " and 7 more"
+        in text
+    )
+    assert not any(user in text for user in users[NAMED_AT_MOST:])
+    assert all(user in caplog.text for user in users)
+    assert store_state(lync_emulator) == before
 
 
 def test_a_one_off_refusal_in_a_batch_costs_one_more_grant_not_the_others(
@@ -321,3 +386,28 @@ def test_a_lost_answer_of_grants_with_reads_is_settled_and_the_reads_sent_again(
     assert created.outs["users"] == users
     made.delete(created.id, created.outs)
     assert store_state(lync_emulator) == before
+
+
+def test_a_department_refused_reaches_the_engine_as_one_readable_error(stack: Stack) -> None:
+    """Through the provider process: 300 grants refused alike come back as an error the
+    engine can take (gRPC carries it as metadata, which clients cap: 16 KiB for the stand-in's
+    channel) and a person can read, not a page per user."""
+    users = seed_users(stack.emu, 300)
+    stack.emu.run_cmdlet("New-CsExternalAccessPolicy", "tag:OWA", EnableOutsideAccess=True)
+    grant = declare(
+        ExternalAccessPolicyAssignment,
+        "grant",
+        ExternalAccessPolicyAssignmentProvider(),
+        {"policy_name": "tag:OWA", "users": users},
+    )
+    stack.emu.run_cmdlet("Remove-CsExternalAccessPolicy", "tag:OWA")  # by hand, before the up
+    before = store_state(stack.emu)
+
+    with pytest.raises(ProviderError) as raised:
+        stack.engine.up([grant])
+
+    text = str(raised.value)
+    assert "Grant-CsExternalAccessPolicy was refused for 100 of 100 user(s)" in text
+    assert f"100 users: {users[0]!r}" in text and f"and {100 - NAMED_AT_MOST} more" in text
+    assert len(text) < 4096
+    assert stack.engine.state == {} and store_state(stack.emu) == before
