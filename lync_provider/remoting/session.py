@@ -125,7 +125,7 @@ _PARSE_FAILURES = (
 
 Records = list[dict[str, Any]]
 Confirm = Callable[[], bool]
-Counted = Literal["pools_opened", "pools_lost", "invocations", "read_retries"]
+Counted = Literal["pools_opened", "pools_lost", "invocations", "retries"]
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,9 @@ class SessionStats:
     pools_opened: int = 0
     pools_lost: int = 0
     invocations: int = 0
-    read_retries: int = 0
+    # Calls sent again after a transport failure: reads, and writes that failed before
+    # anything was sent (while the pool was being opened).
+    retries: int = 0
 
 
 @dataclass
@@ -210,7 +212,7 @@ class LyncSession:
         read; for a write, only those before anything was sent)."""
 
         def note_retry(state: RetryCallState) -> None:
-            self._count("read_retries")
+            self._count("retries")
             outcome = state.outcome
             error = outcome.exception() if outcome is not None else None
             log.warning("retrying %s after: %s", _render(calls), error)

@@ -213,7 +213,7 @@ def test_transport_failures_on_reads_are_retried(
     session.read(CmdletCall("Get-CsUser"))
     lync_emulator.faults.fail_next_requests(1)
     assert session.read(CmdletCall("Get-CsUser"))
-    assert session.stats.read_retries == 1
+    assert session.stats.retries == 1
 
 
 def test_persistent_transport_failure_gives_up_with_a_typed_error(
@@ -222,7 +222,19 @@ def test_persistent_transport_failure_gives_up_with_a_typed_error(
     lync_emulator.faults.fail_next_requests(100)
     with pytest.raises(TransportError, match="HTTP 500"):
         session.read(CmdletCall("Get-CsUser"))
-    assert session.stats.read_retries == 2
+    assert session.stats.retries == 2
+
+
+def test_a_write_whose_session_fails_to_open_is_sent_once_it_opens(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    """A transport failure while the pool opens means nothing was sent: the write is
+    retried without a read-back, and runs once."""
+    lync_emulator.faults.fail_next_requests(1)  # the first request of the pool's opening
+    session.write(new_provider("after-open"))
+    assert session.stats.retries == 1
+    assert len(lync_emulator.audit.entries("New-CsHostingProvider")) == 1
+    assert not lync_emulator.audit.failures()
 
 
 def test_a_write_lost_in_transit_is_confirmed_before_resending(
