@@ -13,7 +13,7 @@ names from ``lync_name``), so the check and ``pulumi preview`` never disagree on
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from lync_provider.replication.edge_verification import Expectation
 from lync_provider.replication.status import ReplicaStatus
 from lync_provider.resources.access_edge import GLOBAL, AccessEdgeConfigSpec
 from lync_provider.resources.base import lync_name
+from lync_provider.resources.directory import NAMED_AT_MOST
 from lync_provider.resources.external_access_policy import ExternalAccessPolicySpec
 from lync_provider.resources.hosting_provider import HostingProviderSpec
 
@@ -43,7 +44,10 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the report: where, what, expected against found, and the verdict."""
+    """One line of the report: where, what, expected against found, and the verdict.
+
+    ``count`` is how many checks the line stands for: more than one when users with the
+    same finding are told together (:meth:`UsersProbe.judge`)."""
 
     where: Target
     subject: str
@@ -51,6 +55,7 @@ class Row:
     expected: str
     found: str
     status: Status
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -165,13 +170,28 @@ class UsersProbe:
     subject: str = "CsUser"
 
     def judge(self, answer: UsersAnswer) -> list[Row]:
-        """One row per user; a failed read is one ERROR row for them all."""
+        """One row per user, up to :data:`NAMED_AT_MOST` users; a failed read is one ERROR
+        row for them all.
+
+        A department of thousands would drown the few problems in rows of OK, so beyond
+        that the users who hold the policy are one row, and of those with the same other
+        finding the first :data:`NAMED_AT_MOST` are named and the rest are one row.
+        """
         if isinstance(answer, Failed):
             subject = f"CsUser ({len(self.users)} users)"
             return [
-                Row(self.where, subject, "Get-CsUser", "-", answer.brief(self.where), Status.ERROR)
+                Row(
+                    self.where,
+                    subject,
+                    "Get-CsUser",
+                    "-",
+                    answer.brief(self.where),
+                    Status.ERROR,
+                    len(self.users),
+                )
             ]
-        return [self._row(user, answer.get(user)) for user in self.users]
+        rows = [self._row(user, answer.get(user)) for user in self.users]
+        return rows if len(rows) <= NAMED_AT_MOST else _told_together(rows)
 
     def _row(self, user: str, record: Mapping[str, Any] | None) -> Row:
         held = record.get("ExternalAccessPolicy") if record else None
@@ -183,6 +203,24 @@ class UsersProbe:
             found = canonical_policy_identity(str(held))
             status = Status.OK if same_identity(found, self.policy) else Status.DIFFERENT
         return Row(self.where, f"CsUser {user}", "ExternalAccessPolicy", self.policy, found, status)
+
+
+def _told_together(rows: Sequence[Row]) -> list[Row]:
+    """Rows of users grouped by finding (status and value found), in the order each first
+    appears: none named for OK, the first :data:`NAMED_AT_MOST` for any other; the rest of
+    each group as one row counting them."""
+    groups: dict[tuple[Status, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.status, row.found), []).append(row)
+    told: list[Row] = []
+    for (status, _), members in groups.items():
+        named = [] if status is Status.OK else members[:NAMED_AT_MOST]
+        rest = len(members) - len(named)
+        told += named
+        if rest:
+            subject = f"CsUser ({rest} {'more ' if named else ''}users)"
+            told.append(replace(members[0], subject=subject, count=rest))
+    return told
 
 
 def replication_probe(replicas: Sequence[str] | None, version: ServerVersion) -> Probe:

@@ -38,10 +38,11 @@ def report_table(title: str, rows: Sequence[Row]) -> Table:
 
 
 def summary(rows: Sequence[Row]) -> str:
-    """``14 checks: 11 OK, 3 MISSING`` (statuses with no row left out)."""
+    """``14 checks: 11 OK, 3 MISSING`` (statuses with no row left out; a row telling
+    several users together counts each of them)."""
     parts = [
         f"{count} {status.value}"
         for status in Status
-        if (count := sum(row.status == status for row in rows))
+        if (count := sum(row.count for row in rows if row.status == status))
     ]
-    return f"{len(rows)} checks: {', '.join(parts) or 'none'}"
+    return f"{sum(row.count for row in rows)} checks: {', '.join(parts) or 'none'}"

@@ -16,6 +16,7 @@ from lync_provider.cli.check_rules import (
 from lync_provider.cli.check_table import summary
 from lync_provider.integration import ExchangeOnlineIntegrationArgs
 from lync_provider.lync.versions import ServerVersion
+from lync_provider.resources.directory import NAMED_AT_MOST
 
 V2013 = ServerVersion.LYNC_2013
 
@@ -72,6 +73,37 @@ def test_each_user_must_hold_the_tag_policy() -> None:
     assert rows[3].found == "(no such user)"
     [failed] = probe.judge(Failed("no connection", unreachable=True))
     assert failed.status == Status.ERROR and failed.subject == "CsUser (4 users)"
+    assert summary([failed]) == "4 checks: 4 ERROR"  # not one check: four users unchecked
+
+
+def test_a_department_is_told_by_finding_with_only_the_problems_named() -> None:
+    """Beyond NAMED_AT_MOST users, the OK ones are one row; of each other finding the first
+    NAMED_AT_MOST users are named and the rest are one row; the summary counts every user."""
+    held = {"ExternalAccessPolicy": "Tag:OWA"}
+    bare = {"ExternalAccessPolicy": None}
+    other = {"ExternalAccessPolicy": "Tag:Other"}
+    answer: dict[str, dict[str, object] | None] = {}
+    for i in range(30):  # interleaved, as a real list would be
+        answer[f"ok{i}@contoso.com"] = held
+        if i < NAMED_AT_MOST + 5:
+            answer[f"bare{i}@contoso.com"] = bare
+    answer["moved@contoso.com"] = other
+    answer["gone@contoso.com"] = None
+    rows = UsersProbe(tuple(answer), "Tag:OWA").judge(answer)
+
+    bare_users = [f"bare{i}@contoso.com" for i in range(NAMED_AT_MOST + 5)]
+    assert [(r.subject, r.found, r.status, r.count) for r in rows] == [
+        ("CsUser (30 users)", "Tag:OWA", Status.OK, 30),
+        *[(f"CsUser {u}", "(none)", Status.MISSING, 1) for u in bare_users[:NAMED_AT_MOST]],
+        ("CsUser (5 more users)", "(none)", Status.MISSING, 5),
+        ("CsUser moved@contoso.com", "Tag:Other", Status.DIFFERENT, 1),
+        ("CsUser gone@contoso.com", "(no such user)", Status.MISSING, 1),
+    ]
+    assert summary(rows) == f"{len(answer)} checks: 30 OK, 26 MISSING, 1 DIFFERENT"
+    assert exit_code(rows) == 1
+    # Up to NAMED_AT_MOST users, each has a row of its own, OK or not.
+    few = dict(list(answer.items())[:NAMED_AT_MOST])
+    assert len(UsersProbe(tuple(few), "Tag:OWA").judge(few)) == NAMED_AT_MOST
 
 
 def test_replicas_are_the_configured_ones_or_every_one_reported() -> None:
