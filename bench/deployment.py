@@ -372,7 +372,7 @@ def assignments(ctx: Context) -> list[dict[str, Any]]:
             scenario="assignment",
             case=f"U={users}",
             size=users,
-            floor_of=lambda phase, u=users: floors.assignment(phase, u),  # type: ignore[misc]
+            floor_of=partial(floors.assignment, users=users),
             ctx=ctx,
             naive_items=sample,
         )
