@@ -19,6 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -37,8 +38,10 @@ from lync_provider.cli.check_table import report_table, summary
 from lync_provider.lync.versions import ServerVersion
 from lync_provider.program.config import (
     IntegrationSettings,
+    Lookup,
     ProgramConfigError,
     load_program_config,
+    require_connection_config,
     split_config,
 )
 from lync_provider.program.stack_file import StackFile, StackFileError, stack_path
@@ -68,13 +71,19 @@ class CheckConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class CheckConfig:
-    """What to check and where to connect."""
+class StackConnection:
+    """Where to connect, for which server version, and the stack it came from."""
 
-    settings: IntegrationSettings
     connections: Connections
     source: str
     server_version: ServerVersion
+
+
+@dataclass(frozen=True)
+class CheckConfig(StackConnection):
+    """Where to connect, and what to check: the reference program's keys."""
+
+    settings: IntegrationSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +103,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_config(project_dir: Path, stack: str | None, environ: Mapping[str, str]) -> CheckConfig:
     """The stack's configuration, validated as the program validates it."""
+    integration, lookup, source = _read_stack(project_dir, stack, environ)
+    try:
+        settings = load_program_config(integration, lookup)
+    except ProgramConfigError as err:
+        raise _config_problem(source, err) from None
+    return CheckConfig(load_connections(lookup), source, load_server_version(lookup), settings)
+
+
+def load_connection(
+    project_dir: Path, stack: str | None, environ: Mapping[str, str]
+) -> StackConnection:
+    """Only the stack's connection keys, validated: for ``export``, which reads the front
+    end of a stack of any program, so neither the reference program's keys (a program of
+    your own has keys of its own) nor the Edge (``verifyEdge``) are required."""
+    _, lookup, source = _read_stack(project_dir, stack, environ)
+    try:
+        require_connection_config(lookup)
+    except ProgramConfigError as err:
+        raise _config_problem(source, err) from None
+    return StackConnection(load_connections(lookup), source, load_server_version(lookup))
+
+
+def _read_stack(
+    project_dir: Path, stack: str | None, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], Lookup, str]:
+    """The stack file's integration keys, a lookup of its connection keys (``LYNC_*``
+    variables filling what it lacks; only those without ``stack``), and what it was."""
     config: dict[str, str] = {}
     source = "LYNC_* environment variables"
     if stack is not None:
@@ -105,12 +141,12 @@ def load_config(project_dir: Path, stack: str | None, environ: Mapping[str, str]
             raise CheckConfigError(str(err)) from None
     integration, connection = split_config(config)
     lookup = lookup_from({f"{NAMESPACE}:{k}": v for k, v in connection.items()}, environ)
-    try:
-        settings = load_program_config(integration, lookup)
-    except ProgramConfigError as err:
-        problems = [line.strip().removeprefix("- ") for line in str(err).splitlines()[1:]]
-        raise CheckConfigError(f"{source}: " + " | ".join(problems)) from None
-    return CheckConfig(settings, load_connections(lookup), source, load_server_version(lookup))
+    return integration, lookup, source
+
+
+def _config_problem(source: str, err: ProgramConfigError) -> CheckConfigError:
+    problems = [line.strip().removeprefix("- ") for line in str(err).splitlines()[1:]]
+    return CheckConfigError(f"{source}: " + " | ".join(problems))
 
 
 def one_line(err: LyncRemotingError) -> str:

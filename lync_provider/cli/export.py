@@ -1,11 +1,13 @@
 """``python -m lync_provider export --stack NAME [--out DIR] [--users] [--force]``: bring
 existing configuration under code. Read-only.
 
-It reads the stack as ``check`` does (``stacks/Pulumi.<stack>.yaml``, ``secure:`` values
-decrypted with ``PULUMI_CONFIG_PASSPHRASE``, ``LYNC_*`` variables filling what the file
-lacks), connects to the front end through the remoting layer and runs only Get- cmdlets:
-Get-CsAccessEdgeConfiguration, Get-CsHostingProvider, Get-CsExternalAccessPolicy and, with
-``--users``, Get-CsUser. Then it writes, in DIR (default ``export/<stack>`` in the project):
+It reads the stack's connection keys as ``check`` does (``stacks/Pulumi.<stack>.yaml``,
+``secure:`` values decrypted with ``PULUMI_CONFIG_PASSPHRASE``, ``LYNC_*`` variables filling
+what the file lacks) and nothing else: the stack may be one of any program, and need not
+name an Edge (``check.load_connection``). It connects to the front end through the remoting
+layer and runs only Get- cmdlets: Get-CsAccessEdgeConfiguration, Get-CsHostingProvider,
+Get-CsExternalAccessPolicy and, with ``--users``, Get-CsUser. Then it writes, in DIR
+(default ``export/<stack>`` in the project):
 
   __main__.py          a Pulumi program declaring every object as the server holds it
                        (what and how: lync_provider.cli.export_plan)
@@ -43,9 +45,9 @@ from rich.text import Text
 from lync_provider.cli import export_render
 from lync_provider.cli.check import (
     EXIT_CANNOT_CHECK,
-    CheckConfig,
     CheckConfigError,
-    load_config,
+    StackConnection,
+    load_connection,
     one_line,
 )
 from lync_provider.cli.export_plan import Exported, ExportPlan, Live, plan
@@ -135,7 +137,7 @@ class StackKeys:
 
 def stack_keys(
     source: StackFile,
-    config: CheckConfig,
+    config: StackConnection,
     environ: Mapping[str, str],
     project_dir: Path,
     out_dir: Path,
@@ -172,7 +174,7 @@ def _command(stack: str, users: bool) -> str:
     return f"python -m lync_provider export --stack {stack}{' --users' if users else ''}"
 
 
-def program_header(stack: str, config: CheckConfig, users: bool) -> list[str]:
+def program_header(stack: str, config: StackConnection, users: bool) -> list[str]:
     """The comment paragraphs at the top of the program."""
     frontend = config.connections.require_frontend().display_url
     version = config.server_version
@@ -233,7 +235,7 @@ def _project_runtime(project_dir: Path) -> Any:
 def write_export(
     project_dir: Path,
     stack: str,
-    config: CheckConfig,
+    config: StackConnection,
     exported: ExportPlan,
     files: Mapping[str, Path],
     *,
@@ -287,7 +289,7 @@ def export(
         _fail(f"configuration error: {stack!r} is not a stack name (letters, digits, -_.)")
         return EXIT_CANNOT_EXPORT
     try:
-        config = load_config(project_dir, stack, environ)
+        config = load_connection(project_dir, stack, environ)
         frontend = config.connections.require_frontend()
     except (CheckConfigError, ConnectionConfigError) as err:
         _fail(f"configuration error: {err}")
@@ -338,7 +340,7 @@ def _size(item: Exported) -> str:
 def summarize(
     console: Console,
     *,
-    config: CheckConfig,
+    config: StackConnection,
     exported: ExportPlan,
     files: Mapping[str, Path],
     keys: StackKeys,

@@ -133,6 +133,30 @@ def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSe
             if error["type"] == "extra_forbidden":
                 message = "not a key of this project (see Pulumi.yaml)"
             problems.append(f"{_key(name)}: {message}")
+    problems += connection_problems(lookup)
+    verify_edge = settings.verifyEdge if settings else flag(raw.get("verifyEdge", True))
+    if verify_edge and lookup("edgeUrl") is None:
+        problems.append(
+            f"{_key('edgeUrl')}: missing, and verifyEdge is on; set the Edge's WinRM URL "
+            f"(e.g. https://edge01.contoso.com:5986/wsman) or `{_key('verifyEdge')}` false"
+        )
+    if problems or settings is None:
+        raise _config_error(problems)
+    return settings
+
+
+def require_connection_config(lookup: Lookup) -> None:
+    """Raise :class:`ProgramConfigError` naming every wrong connection key: for a command
+    that only reads the front end (``export``), whatever program the stack is for."""
+    problems = connection_problems(lookup)
+    if problems:
+        raise _config_error(problems)
+
+
+def connection_problems(lookup: Lookup) -> list[str]:
+    """What is wrong with the front end's keys (URL, credentials) and
+    ``lync:serverVersion``, each in the terms of ``pulumi config set``."""
+    problems: list[str] = []
     if lookup("frontEndUrl") is None:
         problems.append(
             f"{_key('frontEndUrl')}: missing; e.g. `pulumi config set {_key('frontEndUrl')} "
@@ -152,14 +176,10 @@ def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSe
         load_server_version(lookup)
     except ConnectionConfigError as err:
         problems.append(str(err))
-    verify_edge = settings.verifyEdge if settings else flag(raw.get("verifyEdge", True))
-    if verify_edge and lookup("edgeUrl") is None:
-        problems.append(
-            f"{_key('edgeUrl')}: missing, and verifyEdge is on; set the Edge's WinRM URL "
-            f"(e.g. https://edge01.contoso.com:5986/wsman) or `{_key('verifyEdge')}` false"
-        )
-    if problems or settings is None:
-        raise ProgramConfigError(
-            "The stack configuration has problems:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
-    return settings
+    return problems
+
+
+def _config_error(problems: list[str]) -> ProgramConfigError:
+    return ProgramConfigError(
+        "The stack configuration has problems:\n" + "\n".join(f"  - {p}" for p in problems)
+    )

@@ -15,6 +15,7 @@ import yaml
 
 from lync_emulator.emulator import Emulator
 from lync_provider.__main__ import main
+from lync_provider.cli.check import CheckConfigError, load_config
 from lync_provider.program.stack_file import StackFile
 from lync_provider.program.stack_secrets import PASSPHRASE_ENV, PassphraseCrypter
 from tests.project.export_support import (
@@ -217,6 +218,28 @@ def test_a_configuration_mistake_exits_2_before_connecting(
     assert line.startswith("lync export: configuration error:") and named in line
     assert server.audit.entries() == []
     assert not exported.directory.exists()
+
+
+def test_a_stack_of_another_program_without_an_edge_exports(
+    server: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Export reads only the front end: a stack of a program of your own (keys the
+    reference program does not know) with no Edge (verifyEdge on, as by default) exports,
+    where check, which checks the reference integration, refuses both."""
+    local_stack_for(server, tmp_path, edgeUrl=None, department="Sales")
+
+    exported = run_export(tmp_path, capsys)
+
+    assert exported.status == 0, exported.err
+    assert "hosting-provider-exchange-online" in exported.files["__main__.py"]
+    config = yaml.safe_load(exported.files["Pulumi.local.yaml"])["config"]
+    assert "lync:department" not in config and "lync:edgeUrl" not in config
+    assert {e.role for e in server.audit.entries()} == {"frontend"}
+
+    with pytest.raises(CheckConfigError) as refused:
+        load_config(tmp_path, "local", ENV)
+    assert "lync:department: not a key of this project" in str(refused.value)
+    assert "lync:edgeUrl: missing, and verifyEdge is on" in str(refused.value)
 
 
 def test_a_stack_name_is_a_name_not_a_path(
