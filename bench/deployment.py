@@ -49,7 +49,7 @@ from lync_provider.resources import (
 from lync_provider.resources.journal import JOURNAL_ENV
 from tests.reliability.conftest import USERS as REFERENCE_USERS
 from tests.reliability.conftest import deployment
-from tests.resources.conftest import PROJECT, lync_service, seed_users, seeded_user
+from tests.resources.conftest import PROJECT, lync_service, seed_users
 from tests.support.engine import Declaration, ProviderProcess, declare
 
 PARALLEL, SEQUENTIAL, NAIVE = "parallel", "sequential", "naive"
@@ -332,12 +332,12 @@ def policies(ctx: Context, count: int) -> list[dict[str, Any]]:
     )
 
 
-def _assignment(users: int, name: str) -> Declaration:
+def _assignment(users: Sequence[str], name: str) -> Declaration:
     return declare(
         ExternalAccessPolicyAssignment,
         name,
         ExternalAccessPolicyAssignmentProvider(),
-        {"policy_name": GRANT_POLICY, "users": [seeded_user(i) for i in range(users)]},
+        {"policy_name": GRANT_POLICY, "users": list(users)},
     )
 
 
@@ -355,16 +355,16 @@ def assignments(ctx: Context) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     ctx.emu.run_cmdlet("New-CsExternalAccessPolicy", GRANT_POLICY, EnableOutsideAccess=True)
     for users in sorted(ctx.sizes.assignment_users):
-        seed_users(ctx.emu, users)
+        seeded = seed_users(ctx.emu, users)
         held = len(lync_service(ctx.emu).directory[emulated_users.COLLECTION])
-        decl = _assignment(users, f"grant-{users}")
+        decl = _assignment(seeded, f"grant-{users}")
         sample = min(users, ctx.sizes.naive_sample)
         runs = run_case(
             ctx,
             modes=(SEQUENTIAL,),  # one resource: nothing to send at once
             phases=_grant_phases(decl),
             warm_with=decl,
-            naive_phases=_grant_phases(_assignment(sample, f"naive-grant-{users}")),
+            naive_phases=_grant_phases(_assignment(seeded[:sample], f"naive-grant-{users}")),
             naive_scale=users / sample,
         )
         case_rows = rows_of(

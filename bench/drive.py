@@ -320,7 +320,7 @@ class FreshSessions:
     def write_all(self, calls: Sequence[CmdletCall], *, confirm: Callable[[], bool]) -> Reply:
         def run(session: LyncSession, call: CmdletCall) -> Reply:
             if call.is_read:
-                return session.read_all([call])
+                return _read_all(session, call)
             return session.write_all([call], confirm=confirm)
 
         return _joined([self._once(partial(run, call=call)) for call in calls])

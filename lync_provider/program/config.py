@@ -133,7 +133,7 @@ def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSe
             if error["type"] == "extra_forbidden":
                 message = "not a key of this project (see Pulumi.yaml)"
             problems.append(f"{_key(name)}: {message}")
-    problems += connection_problems(lookup)
+    problems += _connection_problems(lookup)
     verify_edge = settings.verifyEdge if settings else flag(raw.get("verifyEdge", True))
     if verify_edge and lookup("edgeUrl") is None:
         problems.append(
@@ -148,12 +148,12 @@ def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSe
 def require_connection_config(lookup: Lookup) -> None:
     """Raise :class:`ProgramConfigError` naming every wrong connection key: for a command
     that only reads the front end (``export``), whatever program the stack is for."""
-    problems = connection_problems(lookup)
+    problems = _connection_problems(lookup)
     if problems:
         raise _config_error(problems)
 
 
-def connection_problems(lookup: Lookup) -> list[str]:
+def _connection_problems(lookup: Lookup) -> list[str]:
     """What is wrong with the front end's keys (URL, credentials) and
     ``lync:serverVersion``, each in the terms of ``pulumi config set``."""
     problems: list[str] = []

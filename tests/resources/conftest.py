@@ -46,14 +46,9 @@ def lync_service(emu: Emulator) -> LyncService:
     return emu.service
 
 
-def seeded_user(index: int) -> str:
-    """The SIP address of the ``index``-th user :func:`seed_users` adds."""
-    return f"sip:bench{index:05d}@contoso.com"
-
-
 def seed_users(emu: Emulator, count: int) -> list[str]:
-    """Make sure the directory holds ``count`` more users, ``sip:bench00000@contoso.com``...;
-    their SIP addresses.
+    """Make sure the directory holds the ``count`` users ``sip:bench00000@contoso.com``...
+    (besides its own six); their SIP addresses, in order.
 
     The emulator seeds six users and has no cmdlet that creates one (users live in its
     Active Directory, not the Management Store), so this writes its directory directly,
@@ -61,10 +56,12 @@ def seed_users(emu: Emulator, count: int) -> list[str]:
     as its seed is. Call it while no request is in flight.
     """
     directory = lync_service(emu).directory.setdefault(emulated_users.COLLECTION, {})
+    addresses = []
     for index in range(count):
         user = emulated_users._user(f"bench{index:05d}", f"Bench User {index:05d}")
-        directory.setdefault(str(user["SipAddress"]).casefold(), user)
-    return [seeded_user(index) for index in range(count)]
+        addresses.append(str(user["SipAddress"]))
+        directory.setdefault(addresses[-1].casefold(), user)
+    return addresses
 
 
 def store_state(emu: Emulator) -> Any:
