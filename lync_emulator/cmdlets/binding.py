@@ -186,6 +186,8 @@ class Param:
     default, used to seed new objects; ``value_range`` is a ValidateRange attribute;
     ``aliases`` are the documented Aliases. ``since`` and ``until`` bound the server versions
     that have the parameter (None: every version the emulator knows, 2013 being the first).
+    ``allow_null`` is PowerShell's AllowNull attribute: a mandatory parameter that must be
+    given but may be given ``$null``.
     """
 
     name: str
@@ -198,6 +200,7 @@ class Param:
     aliases: tuple[str, ...] = ()
     since: ServerVersion | None = None
     until: ServerVersion | None = None
+    allow_null: bool = False
 
     @property
     def is_switch(self) -> bool:
@@ -285,7 +288,7 @@ def _convert(param: Param, value: Any) -> Any:
     if value is None:
         if param.is_switch:
             return True
-        if param.mandatory or not param.type.nullable:
+        if (param.mandatory and not param.allow_null) or not param.type.nullable:
             raise binding_error(
                 f"Cannot bind argument to parameter '{param.name}' because it is null.",
                 "ParameterArgumentValidationErrorNullNotAllowed",

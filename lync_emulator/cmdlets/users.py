@@ -293,11 +293,15 @@ CMDLETS: tuple[Cmdlet, ...] = (
         "Grant-CsExternalAccessPolicy",
         _AD_CLASS.format("GrantExternalAccessPolicy"),
         # The on-premises syntax (L13H grant-csexternalaccesspolicy.md; ODP's yaml: Identity
-        # "Required: True", Position 1; PolicyName "Required: False", Position 2). ODP's
-        # GrantToGroup/GrantToTenant sets and -Tenant are Teams/Online only.
+        # "Required: True", Position 1; PolicyName Position 2). ODP's GrantToGroup/
+        # GrantToTenant sets and -Tenant are Teams/Online only. The sources disagree on
+        # whether PolicyName is required: the SYNTAX block writes it `[-PolicyName] <String>`
+        # (the value required, like -Identity's), the parameter table "Required: False". The
+        # only unassign documented is explicit ("set the PolicyName parameter to $Null"), so
+        # we take the stricter reading: it must be given, and may be given $null.
         (
             Param("Identity", USER_ID, mandatory=True, position=1),
-            Param("PolicyName", STRING, position=2),
+            Param("PolicyName", STRING, mandatory=True, position=2, allow_null=True),
             Param("DomainController", STRING),
             Param("PassThru", SWITCH),
             WHAT_IF,

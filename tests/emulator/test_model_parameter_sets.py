@@ -127,6 +127,8 @@ def test_get_identity_and_filter_are_separate_sets(service: LyncService, cmdlet:
         ("frontend", "Remove-CsExternalAccessPolicy", {}, "Identity"),
         ("frontend", "Remove-CsHostingProvider", {}, "Identity"),
         ("frontend", "Grant-CsExternalAccessPolicy", {"PolicyName": "Sales"}, "Identity"),
+        # Not given is not $null: leaving PolicyName out must not unassign the user.
+        ("frontend", "Grant-CsExternalAccessPolicy", {"Identity": "bob@contoso.com"}, "PolicyName"),
         ("frontend", "Disable-CsUser", {}, "Identity"),
         ("edge", "Import-Module", {}, "Name"),
     ],
@@ -146,7 +148,8 @@ def test_missing_mandatory_parameter(
         ("Get-CsUser", {}),
         ("Get-CsManagementStoreReplicationStatus", {}),
         ("Invoke-CsManagementStoreReplication", {}),
-        ("Grant-CsExternalAccessPolicy", {"Identity": "alice@contoso.com"}),
+        # PolicyName is mandatory but AllowNull: an explicit $null binds (and unassigns).
+        ("Grant-CsExternalAccessPolicy", {"Identity": "alice@contoso.com", "PolicyName": None}),
     ],
 )
 def test_nothing_else_is_mandatory(
