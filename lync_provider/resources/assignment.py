@@ -186,18 +186,32 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         changed = self.changed_properties(olds, news)
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=None)
 
+    @staticmethod
+    def _policy(id_: str, props: Any) -> str:
+        """The policy this assignment grants now: the state's ``policy_name``, not the ID.
+
+        The ID is the policy the assignment was created with, and the engine never changes
+        an ID on update, so after an update that moved the users to another policy only the
+        state names it. The ID is the fallback for state that has no outputs."""
+        named = props.get("policy_name") if props else None
+        return canonical_policy_identity(str(named)) if named else id_
+
     def read(self, id_: str, props: Any) -> ReadResult:
         """Which of the users still hold the policy (someone may have re-granted by hand)."""
-        policy = id_ or canonical_policy_identity(str(props["policy_name"]))
+        policy = self._policy(id_, props)
         users = list(decode_map(props.get(LIVE), "user")) or list(props.get("users") or [])
         prior = decode_map(props.get(PRIOR), "user")
         with self.failing("read it", policy):
             live = self.directory().policies(users)
         outs = self._outputs(policy, live, prior)
-        return ReadResult(policy, outs, {"policy_name": policy, "users": outs["users"]})
+        return ReadResult(id_ or policy, outs, {"policy_name": policy, "users": outs["users"]})
 
     def update(self, id_: str, olds: Any, news: Any) -> UpdateResult:
         """Grant to users who lack the policy; give removed users their prior policy.
+
+        A new ``policy_name`` is an update too: the users are granted the new policy and
+        keep the prior policies recorded before the first grant, so delete still gives
+        them back what they held before this assignment existed.
 
         A failed grant undoes this update's grants, so no user holds the policy without a
         record of what they held before.
@@ -210,7 +224,8 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         directory = self.directory()
         with self.failing("update it", policy):
             if removed:
-                self._give_back(directory, policy, removed, prior)
+                # Users leaving hold the policy granted so far, which may not be the new one.
+                self._give_back(directory, self._policy(id_, olds), removed, prior)
                 for user in removed:
                     prior.pop(user)
             held = self._grant_all(directory, policy, users)
@@ -221,7 +236,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
     def delete(self, id_: str, props: Any) -> None:
         """Give each user still holding the policy what they held before (usually none:
         unassign). A user someone has since moved to another policy is left alone."""
-        policy = id_ or canonical_policy_identity(str(props["policy_name"]))
+        policy = self._policy(id_, props)
         prior = decode_map(props.get(PRIOR), "user")
         users = list(decode_map(props.get(LIVE), "user")) or list(prior)
         with self.failing("delete it", policy):
