@@ -378,7 +378,12 @@ class ConfigObjectProvider(LyncProvider):
             raise LyncResourceError(
                 f"{self.kind} {identity!r} exists with a different {names} "
                 f"({', '.join(f'{k}={found[k]!r}' for k in fixed)}), which Set-{self.spec.noun} "
-                "cannot change. Remove the existing object first, or declare its values."
+                "cannot change. Remove the existing object first (Remove-"
+                f"{self.spec.noun} -Identity {identity!r}), or declare its values. If this "
+                f"stack had adopted it and the program changed its {names}: the replacement "
+                "gave it back with its prior values, because a stack never removes an object "
+                "it adopted, so it is no longer in the stack; once it is removed, `pulumi up` "
+                "creates it with the new values."
             )
 
     def _takes_over(self, identity: str, props: Mapping[str, Any]) -> bool:

@@ -163,3 +163,36 @@ def test_adopting_a_provider_with_another_proxy_is_refused(stack: Stack) -> None
     )
     with pytest.raises(ProviderError, match="different proxy_fqdn"):
         stack.engine.up([adopt])
+
+
+def test_replacing_an_adopted_provider_gives_it_back_and_says_how_to_go_on(stack: Stack) -> None:
+    """A new proxy_fqdn needs Remove- and New-, which a stack never does to an object it
+    adopted: the replacement's delete gives the object back, and its create then refuses,
+    naming what to run. Nothing of the adopted object is lost, and after the admin removes
+    it the same program creates it."""
+    stack.emu.run_cmdlet(
+        "New-CsHostingProvider",
+        "Exchange Online",
+        ProxyFqdn="exap.um.outlook.com",
+        Enabled=False,
+        **NEW_HOSTING_PROVIDER_MANDATORY,
+    )
+    handmade = store_state(stack.emu)
+    adopt = {**EXCHANGE_ONLINE, "adopt": True}
+    stack.engine.up([declare(HostingProvider, "exo", HostingProviderProvider(), adopt)])
+    china = {**adopt, "proxy_fqdn": "exap.um.partner.outlook.cn"}
+    moved = declare(HostingProvider, "exo", HostingProviderProvider(), china)
+    assert stack.engine.preview([moved]).ops == {"exo": "replace"}
+    with pytest.raises(ProviderError) as caught:
+        stack.engine.up([moved])
+    said = str(caught.value)
+    assert "Remove-CsHostingProvider -Identity 'Exchange Online'" in said
+    assert "gave it back with its prior values" in said
+    assert store_state(stack.emu) == handmade
+    assert [e.cmdlet for e in stack.emu.audit.writes() if e.cmdlet.startswith("Remove-")] == []
+    assert stack.engine.state == {}
+    stack.emu.run_cmdlet("Remove-CsHostingProvider", "Exchange Online")
+    assert stack.engine.up([moved]).ops == {"exo": "create"}
+    [live] = stack.emu.run_cmdlet("Get-CsHostingProvider", "Exchange Online")
+    assert live.properties["ProxyFqdn"] == "exap.um.partner.outlook.cn"
+    assert stack.engine.outputs("exo").get("adopted") is None
