@@ -15,9 +15,9 @@ the newest ``LastUpdateCreation`` the Central Management Store reported just bef
 resource wrote, so a replica counts once it is UpToDate with a snapshot created later: only
 the server's own times are compared, and a front end whose clock is minutes ahead of or
 behind this machine's neither opens the gate early nor holds it shut. Without
-``changed_after`` the gate counts a replica once it reports UpToDate in a report newer than
-the one it showed when the gate began, so a replica that was already done is seen as done at
-its next report.
+``changed_after``, or with one of them missing, the gate counts a replica once it reports
+UpToDate in a report newer than the one it showed when the gate began, so a replica that was
+already done is seen as done at its next report.
 """
 
 from __future__ import annotations
@@ -113,11 +113,13 @@ class ReplicationGateProvider(LyncProvider):
         """Block until applied or the deadline passes (then raise with the lagging rows).
 
         A replica counts once it is UpToDate with a snapshot created after the latest of
-        ``changed_after`` (server times taken before the writes); without them, once it
-        reports UpToDate in a report newer than the one it showed at the first poll.
+        ``changed_after`` (server times taken before the writes); without them, or when any
+        is missing (a write whose status read failed: it may be newer than all the others),
+        once it reports UpToDate in a report newer than the one it showed at the first poll.
         """
-        markers = [_aware(stamp) for stamp in settings.changed_after or [] if stamp is not None]
-        marker = max(markers) if markers else None
+        stamps = settings.changed_after or []
+        known = [_aware(stamp) for stamp in stamps if stamp is not None]
+        marker = max(known) if known and len(known) == len(stamps) else None
         backoff = Backoff(
             settings.timeout_seconds, settings.poll_min_seconds, settings.poll_max_seconds
         )

@@ -272,3 +272,28 @@ def test_a_takeover_that_writes_nothing_does_not_hold_the_gate(
     assert stack.emu.audit.writes()[writes:] == []
     outs = stack.engine.outputs("gate")
     assert outs["polls"] == 1 and edge_status(outs)["up_to_date"] is True
+
+
+def test_a_write_whose_marker_is_unknown_is_waited_for_despite_older_markers(
+    make_stack: Callable[..., Stack],
+) -> None:
+    """An update whose replication status read failed has no ``changed_at``; another
+    resource's older one must not open the gate on a snapshot from before that write."""
+    stack = make_stack(delay_seconds=2, stale_window_seconds=1.5)
+    other = EXCHANGE_ONLINE | {"identity": "Other", "proxy_fqdn": "other.example.com"}
+    program = [
+        hosting_provider(),
+        declare(HostingProvider, "other", HostingProviderProvider(), other),
+    ]
+    stack.engine.up(program)
+    markers = [stack.engine.outputs(name)["changed_at"] for name in ("exo", "other")]
+    stack.engine.up([*program, gate(stack, changed_after=markers)])  # both replicated
+    stack.emu.faults.fail_invocation("Get-CsManagementStoreReplicationStatus")
+    moved = [hosting_provider(enabled=False), program[1]]
+    assert stack.engine.up(moved).ops == {"exo": "update", "other": "same", "gate": "delete"}
+    assert "changed_at" not in stack.engine.outputs("exo")
+    [status] = stack.emu.run_cmdlet("Get-CsManagementStoreReplicationStatus", EDGE)
+    assert status.properties["UpToDate"] is True  # the stale report, about the old version
+    markers = [stack.engine.outputs(name).get("changed_at") for name in ("exo", "other")]
+    stack.engine.up([*moved, gate(stack, changed_after=markers)])
+    assert edge_holds_the_latest_version(stack)
