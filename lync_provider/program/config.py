@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime.config import get_config_env
@@ -105,18 +105,38 @@ def program_stack_config() -> dict[str, Any]:
 def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Stack config (``{"lync:cloud": ...}``, values as Pulumi hands them to a program:
     strings, arrays as JSON text) → (integration keys, connection keys), namespace removed.
-    Keys of other namespaces are not ours and are left alone."""
+    Keys of other namespaces are not ours and are left alone.
+
+    Only the integration's list keys are decoded from JSON: a connection key is text, even a
+    password that begins with ``[``, and text that is not JSON is left for validation to
+    report under its key."""
     integration: dict[str, Any] = {}
     connection: dict[str, Any] = {}
     for full, given in config.items():
         namespace, _, name = full.partition(":")
         if namespace != NAMESPACE:
             continue
-        is_array = isinstance(given, str) and given.lstrip().startswith("[")
-        (connection if name in KEYS else integration)[name] = (
-            json.loads(given) if is_array else given
-        )
+        if name in KEYS:
+            connection[name] = given
+        else:
+            integration[name] = _decoded(given) if _holds_list(name) else given
     return integration, connection
+
+
+def _holds_list(name: str) -> bool:
+    """Whether the integration key is a list (``list[...]``, or ``list[...] | None``)."""
+    field = IntegrationSettings.model_fields.get(name)
+    kinds = (field.annotation, *get_args(field.annotation)) if field else ()
+    return any(get_origin(kind) is list for kind in kinds)
+
+
+def _decoded(given: Any) -> Any:
+    if not isinstance(given, str):
+        return given
+    try:
+        return json.loads(given)
+    except json.JSONDecodeError:
+        return given
 
 
 def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSettings:

@@ -10,7 +10,7 @@ falls back to an environment variable, which also lets a rotated password work f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -175,10 +175,15 @@ _FIELD_KEYS = {
 }
 
 
-def _problems(err: ValidationError, url_key: str) -> str:
-    """Each problem under the key it came from; the endpoint's URL key for the rest."""
+def _problems(err: ValidationError, url_key: str, credential_keys: Sequence[str]) -> str:
+    """Each problem under the key it came from (the endpoint's own username, password and
+    auth keys for those fields); the endpoint's URL key for the rest."""
+    keys = {
+        **_FIELD_KEYS,
+        **dict(zip(("username", "password", "auth"), credential_keys, strict=True)),
+    }
     return "; ".join(
-        f"{NAMESPACE}:{_FIELD_KEYS.get(str(e['loc'][0]) if e['loc'] else '', url_key)}: "
+        f"{NAMESPACE}:{keys.get(str(e['loc'][0]) if e['loc'] else '', url_key)}: "
         + str(e["msg"]).removeprefix("Value error, ")
         for e in err.errors()
     )
@@ -196,7 +201,7 @@ def load_connections(get: Lookup) -> Connections:
         try:
             endpoints.append(_endpoint(get, url_key, *keys))
         except ValidationError as err:
-            return Connections(None, None, _problems(err, url_key))
+            return Connections(None, None, _problems(err, url_key, keys))
         except ValueError as err:
             named = str(err).startswith(f"{NAMESPACE}:")
             return Connections(None, None, str(err) if named else f"{NAMESPACE}:{url_key}: {err}")

@@ -81,20 +81,19 @@ class EndpointSettings(BaseModel):
         if (self.url is None) == (self.host is None):
             raise ValueError("give either 'url' or 'host', not both and not neither")
         if self.url is not None:
-            parts = urlsplit(self.url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(
-                    f"url {self.url!r} is not an http(s) URL such as "
-                    "https://pool01.contoso.com/OcsPowershell"
-                )
-            try:
-                _ = parts.port
-            except ValueError as err:
-                raise ValueError(f"url {self.url!r} has an invalid port") from err
+            _check_url(self.url)
         tls = self.scheme == "https"
         needs_password = self.auth in ("basic", "ntlm", "negotiate", "credssp")
         if needs_password and (not self.username or self.password is None):
             raise ValueError(f"auth={self.auth} needs a username and a password")
+        if self.auth == "basic" and not _latin1(self.username, self.password):
+            # requests, under pypsrp, encodes Basic credentials as Latin-1 and fails at the
+            # first request on anything else; which character is not said (it is a secret's).
+            raise ValueError(
+                "auth=basic can only send a user name and password of Latin-1 characters, and "
+                "these have another (the euro sign is one); use auth=negotiate or ntlm, or "
+                "change them"
+            )
         if self.auth == "certificate":
             if not tls:
                 raise ValueError("auth=certificate works only over HTTPS")
@@ -155,3 +154,32 @@ class EndpointSettings(BaseModel):
     def display_url(self) -> str:
         """The endpoint as shown in messages: never carries credentials."""
         return f"{self.scheme}://{self.hostname}:{self.effective_port}/{self.effective_path}"
+
+
+def _latin1(username: str | None, password: SecretStr | None) -> bool:
+    """Whether both encode as Latin-1 (what HTTP Basic authentication sends here)."""
+    secret = password.get_secret_value() if password is not None else ""
+    try:
+        f"{username or ''}:{secret}".encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_url(url: str) -> None:
+    """An http(s) URL with a host and a valid port, and no user info in it."""
+    if "@" in url:
+        # Not quoted: user info would be a password, copied wherever the URL is shown.
+        raise ValueError(
+            "the URL must not carry a user name or password (it contains '@'); give "
+            "them as the username and password settings (lync:username, lync:password)"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"url {url!r} is not an http(s) URL such as https://pool01.contoso.com/OcsPowershell"
+        )
+    try:
+        _ = parts.port
+    except ValueError as err:
+        raise ValueError(f"url {url!r} has an invalid port") from err

@@ -158,6 +158,28 @@ def test_args_classes_accept_outputs_of_other_resources() -> None:
     assert monitor.one(":HostingProvider").inputs["identity"] == "for tag:OWA"
 
 
+@pytest.mark.parametrize("password", ["[Winter2024!", '["x"]', "[]"])
+def test_a_password_that_looks_like_json_is_a_password(password: str) -> None:
+    """Only the integration's list keys are JSON; a connection key is text as given."""
+    monitor = run_program({**BASE, "lync:password": password})
+    assert monitor.by_type(":HostingProvider")
+
+
+def test_a_list_key_that_is_not_json_is_reported_under_its_key() -> None:
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program({**BASE, "lync:policyIdentity": "tag:OWA", "lync:policyUsers": "[alice"})
+    assert "lync:policyUsers: Input should be a valid list" in str(caught.value)
+
+
+@pytest.mark.parametrize(("key", "url_key"), [("auth", "frontEndUrl"), ("edgeAuth", "edgeUrl")])
+def test_a_bad_auth_is_reported_under_its_own_key(key: str, url_key: str) -> None:
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program({**BASE, f"lync:{key}": "kerb"})
+    text = str(caught.value)
+    assert f"lync:{key}: Input should be 'negotiate'" in text
+    assert f"lync:{url_key}" not in text
+
+
 def test_a_bad_timeout_names_its_key() -> None:
     with pytest.raises(Exception, match=r"lync:operationTimeout: 'soon' is not a number") as err:
         run_program({**BASE, "lync:operationTimeout": "soon"})

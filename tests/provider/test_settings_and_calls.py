@@ -57,13 +57,24 @@ def test_password_never_in_repr_or_dump() -> None:
         ({"url": "http://pool/x", "auth": "certificate"}, "only over HTTPS"),
         ({"url": "https://pool/x", "verify_certificate": False, "ca_bundle": "/x.pem"}, "choose"),
         ({"url": "https://pool/x", "colour": "blue"}, "Extra inputs"),
+        ({"url": "https://lab%5Cadmin:p@pool/x"}, "must not carry a user name or password"),
+        ({"url": "p@pool/x"}, "must not carry a user name or password"),
+        ({"url": "https://pool/x", "auth": "basic", "password": "Sommer€p"}, "Latin-1"),
     ],
 )
 def test_insecure_or_broken_settings_are_refused(kwargs: dict[str, object], reason: str) -> None:
     base: dict[str, object] = {"username": "lab\\admin", "password": "p"}
     with pytest.raises(ValidationError, match=re.escape(reason)) as caught:
         EndpointSettings.model_validate(base | kwargs)
-    assert "'p'" not in str(caught.value)
+    assert "'p'" not in str(caught.value) and "p@" not in str(caught.value)
+    assert "€" not in str(caught.value)
+
+
+def test_basic_takes_a_latin_1_password_and_ntlm_any() -> None:
+    """requests sends Basic credentials as Latin-1: 'ä' goes, '€' does not, except by NTLM."""
+    url = "https://pool/OcsPowershell"
+    assert EndpointSettings(url=url, auth="basic", username="u", password="Kühl-ä").auth == "basic"
+    assert EndpointSettings(url=url, auth="ntlm", username="u", password="Sommer€").auth == "ntlm"
 
 
 def test_validation_errors_do_not_echo_the_password() -> None:
