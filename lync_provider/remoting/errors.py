@@ -90,6 +90,12 @@ class RemoteCommandError(LyncRemotingError):
     output: tuple[dict[str, Any], ...] = ()
     passed_errors: tuple[ServerError, ...] = ()
 
+    default_hint = (
+        "the server's words above say why; the same command typed into the Lync Server "
+        "Management Shell on that server, followed by `$Error[0] | Format-List * -Force`, "
+        "shows the whole error record"
+    )
+
 
 class NotFoundError(RemoteCommandError):
     """The object named by -Identity does not exist."""

@@ -497,7 +497,10 @@ class LyncSession:
             self._discard_pool(graceful=False)
             error_type, summary = self._classify(err)
             raise error_type(
-                summary, endpoint=self.settings.display_url, command=_render(calls)
+                summary,
+                endpoint=self.settings.display_url,
+                command=_render(calls),
+                hint=_specific_hint(err),
             ) from err
         except _PARSE_FAILURES as err:
             # pypsrp met a message it cannot read; its own exception says nothing a person
@@ -597,6 +600,35 @@ def _describe(err: BaseException) -> str:
     if isinstance(err, requests.exceptions.ConnectionError):
         return f"Could not connect: {_first_line(err)}"
     return f"{type(err).__name__}: {_first_line(err)}"
+
+
+# What usually fixes an HTTP status, where it says more than the transport's default hint.
+_STATUS_HINTS = {
+    404: (
+        "nothing answers at this URL path: a front end serves remote PowerShell at "
+        "/OcsPowershell, an Edge's WinRM at /wsman"
+    ),
+    503: (
+        "the web service behind the URL is not running (503 Service Unavailable comes from "
+        "HTTP.sys while IIS's application pool is stopped): on a front end, check that the "
+        "Lync services are started and the internal web site's application pools are running; "
+        "on an Edge, that the WinRM service is running"
+    ),
+}
+
+
+def _specific_hint(err: BaseException) -> str | None:
+    """A hint for the failures whose cause the transport's default hint would miss; None
+    keeps the error type's own."""
+    if isinstance(err, WinRMTransportError):
+        return _STATUS_HINTS.get(err.code)
+    if isinstance(err, requests.exceptions.SSLError) and "WRONG_VERSION_NUMBER" in str(err):
+        return (
+            "the server did not answer in TLS: this is an https:// URL on a port that speaks "
+            "plain HTTP (WinRM listens for HTTP on 5985 and HTTPS on 5986), or a proxy is in "
+            "the way; use the HTTPS port, or http:// with NTLM/Negotiate message encryption"
+        )
+    return None
 
 
 def _first_line(err: BaseException) -> str:

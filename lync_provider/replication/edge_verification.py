@@ -148,7 +148,7 @@ class EdgeVerificationProvider(LyncProvider):
         backoff = Backoff(
             settings.timeout_seconds, settings.poll_min_seconds, settings.poll_max_seconds
         )
-        with self.failing("verify the Edge", self.connections().require_edge().display_url):
+        with self.failing("verify the Edge", self._edge_name()):
             while rows := self.mismatches(settings):
                 backoff.polled()
                 if backoff.expired:
@@ -162,6 +162,12 @@ class EdgeVerificationProvider(LyncProvider):
             "polls": backoff.polls,
         }
 
+    def _edge_name(self) -> str:
+        """The Edge's URL for messages; "the Edge" when its settings are missing or wrong,
+        which the verification's own error then reports under the resource's name."""
+        edge = self.connections().edge
+        return edge.display_url if edge is not None else "the Edge"
+
     def _failure(self, settings: EdgeVerificationSpec, rows: list[_Mismatch], polls: int) -> str:
         table = render_table(
             "Edge local store (-LocalStore) differs from the configuration",
@@ -170,7 +176,7 @@ class EdgeVerificationProvider(LyncProvider):
         )
         return (
             f"{self.kind}: after {settings.timeout_seconds:g} s ({polls} checks) the Edge "
-            f"{self.connections().require_edge().display_url} does not hold the configuration.\n"
+            f"{self._edge_name()} does not hold the configuration.\n"
             f"{table}\nThe change has not replicated to the Edge yet, or replication is "
             "broken: see Get-CsManagementStoreReplicationStatus on a front end server."
         )

@@ -107,7 +107,7 @@ class ExternalAccessPolicyAssignmentProvider(LyncProvider):
         try:
             sweep.run(users)
             if sweep.missing:
-                raise directory.not_found(sweep.missing)
+                raise directory.not_found(sweep.missing, policy)
             self._raise_refused(sweep, policy)
         except Exception:
             self._undo(directory, sweep)

@@ -164,17 +164,20 @@ class Directory:
                 log.warning("%s: user %r no longer exists", self.kind, user)
         return {user: policy_of(record) if record else None for user, record in found.items()}
 
-    def not_found(self, missing: Sequence[str]) -> UserNotFoundError:
+    def not_found(self, missing: Sequence[str], subject: str) -> UserNotFoundError:
         """The error naming the users Get-CsUser did not find (the first
-        :data:`NAMED_AT_MOST`; :func:`named` logs them all)."""
+        :data:`NAMED_AT_MOST`; :func:`named` logs them all); ``subject`` is the resource's
+        identity (the policy being granted)."""
         which = (
             f"user {missing[0]!r} was not found"
             if len(missing) == 1
             else f"{len(missing)} users were not found: {named(missing, self.kind)}"
         )
         return UserNotFoundError(
-            f"{self.kind}: {which}; name users by SIP address, UPN, DOMAIN\\logon or "
-            "display name, as Grant-CsExternalAccessPolicy accepts"
+            f"{self.kind} {subject!r}: {which} (Get-CsUser on "
+            f"{self.session.settings.display_url}). Name users by SIP "
+            "address, UPN, DOMAIN\\logon or display name, as Grant-CsExternalAccessPolicy "
+            "accepts, and check that each is enabled for Lync (Get-CsUser -Identity <name>)"
         )
 
     def records(self, users: Sequence[str]) -> dict[str, Mapping[str, Any] | None]:

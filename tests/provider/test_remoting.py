@@ -29,6 +29,7 @@ from lync_provider.remoting import (
     NotFoundError,
     OperationTimeoutError,
     ReadOnlyStoreError,
+    RemoteCommandError,
     Secret,
     TransportError,
     UnreadableReplyError,
@@ -137,6 +138,44 @@ def test_unreachable_host_fails_fast_and_typed() -> None:
     assert time.monotonic() - started < 5
     assert "Could not connect" in str(caught.value)
     assert "firewall" in str(caught.value)
+
+
+def test_a_stopped_application_pool_gets_its_own_hint(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    lync_emulator.faults.outage_for(60)
+    with pytest.raises(TransportError) as caught:
+        session.read(CmdletCall("Get-CsUser"))
+    lync_emulator.faults.end_outage()
+    text = str(caught.value)
+    assert "HTTP 503" in text and "application pool" in text and "firewall" not in text
+
+
+def test_a_wrong_path_gets_the_paths_hint(lync_emulator: Emulator) -> None:
+    wrong = lync_emulator.frontend_url.rsplit("/", 1)[0] + "/PowerShell"
+    with pytest.raises(TransportError) as caught:
+        LyncSession(settings_for_url(wrong)).read(CmdletCall("Get-CsUser"))
+    text = str(caught.value)
+    assert "HTTP 404" in text and "/OcsPowershell" in text and "firewall" not in text
+
+
+def test_https_on_a_plain_http_port_gets_the_tls_port_hint(lync_emulator: Emulator) -> None:
+    plain = lync_emulator.frontend_url.replace("http://", "https://", 1)
+    settings = settings_for_url(plain, encryption="auto", verify_certificate=False)
+    with pytest.raises(CertificateValidationError) as caught:
+        LyncSession(settings).read(CmdletCall("Get-CsUser"))
+    text = str(caught.value)
+    assert "did not answer in TLS" in text and "5986" in text and "caBundle" not in text
+
+
+def test_a_refusal_of_no_known_kind_still_says_where_to_see_the_whole_record(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    lync_emulator.faults.fail_invocation("Get-CsUser")
+    with pytest.raises(RemoteCommandError) as caught:
+        session.read(CmdletCall("Get-CsUser"))
+    assert type(caught.value) is RemoteCommandError
+    assert "hint:" in str(caught.value) and "$Error[0] | Format-List * -Force" in str(caught.value)
 
 
 def test_silent_host_times_out_within_the_connect_timeout() -> None:

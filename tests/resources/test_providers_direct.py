@@ -12,6 +12,7 @@ from pulumi.output import Unknown
 
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
+from lync_provider.replication import EdgeVerificationProvider
 from lync_provider.resources import (
     ExternalAccessPolicyAssignmentProvider,
     ExternalAccessPolicyProvider,
@@ -19,7 +20,7 @@ from lync_provider.resources import (
     LyncResourceError,
 )
 from lync_provider.resources.base import LyncProvider
-from tests.resources.conftest import PROJECT, store_state
+from tests.resources.conftest import PROJECT, plain_config, store_state
 from tests.resources.scenarios import EXCHANGE_ONLINE, SCENARIOS, Scenario
 
 Make = Callable[[type[LyncProvider]], LyncProvider]
@@ -166,8 +167,12 @@ def test_a_user_who_left_is_skipped_on_read_and_delete(
     lync_emulator.run_cmdlet("Disable-CsUser", "bob@contoso.com")
     read = provider.read(created.id, created.outs)
     assert read.outs["users"] == ["alice@contoso.com"]
-    with pytest.raises(LyncResourceError, match=r"'bob@contoso\.com' was not found"):
+    with pytest.raises(LyncResourceError, match=r"'bob@contoso\.com' was not found") as caught:
         provider.update(read.id, read.outs, inputs)
+    said = str(caught.value)
+    assert said.startswith("ExternalAccessPolicyAssignment 'Tag:OWA': ")
+    assert f"(Get-CsUser on {lync_emulator.frontend_url})" in said
+    assert "enabled for Lync" in said
     provider.delete(read.id, read.outs)
     [alice] = lync_emulator.run_cmdlet("Get-CsUser", "alice@contoso.com")
     assert alice.properties["ExternalAccessPolicy"] is None
@@ -324,3 +329,17 @@ def test_a_lost_answer_to_the_one_pipeline_is_settled_by_the_declared_values(
     assert [e.outcome for e in lync_emulator.audit.entries("New-CsHostingProvider")] == ["ok"]
     assert "changed_at" not in created.outs
     assert created.outs["proxy_fqdn"] == EXCHANGE_ONLINE["proxy_fqdn"]
+
+
+def test_edge_verification_without_an_edge_url_names_itself_and_the_key(
+    lync_emulator: Emulator,
+) -> None:
+    config = {k: v for k, v in plain_config(lync_emulator).items() if k != "lync:edgeUrl"}
+    provider = EdgeVerificationProvider()
+    provider.configure(ConfigureRequest(Config(config, PROJECT)))
+    props = {"access_edge": {"allow_federated_users": True}, "timeout_seconds": 1}
+    with pytest.raises(LyncResourceError) as caught:
+        provider.create(provider.check({}, props).inputs)
+    said = str(caught.value)
+    assert said.startswith("EdgeVerification 'the Edge': could not verify the Edge.")
+    assert "pulumi config set lync:edgeUrl" in said
