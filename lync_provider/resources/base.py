@@ -159,6 +159,17 @@ class LyncProvider(ResourceProvider):
     _connections: Connections | None = None
     _lookup: Lookup | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling keeps: never the configured connections, which hold the password.
+
+        The engine's provider process never pickles a configured provider (the SDK hands
+        back the ``__provider`` string it was given), but nothing else should be able to
+        put the password into state by pickling one either."""
+        state = dict(self.__dict__)
+        state.pop("_connections", None)
+        state.pop("_lookup", None)
+        return state
+
     def configure(self, req: ConfigureRequest) -> None:
         """Read the connection settings from the stack config (secrets already decrypted)."""
         configure_from_environment()

@@ -343,3 +343,17 @@ def test_edge_verification_without_an_edge_url_names_itself_and_the_key(
     said = str(caught.value)
     assert said.startswith("EdgeVerification 'the Edge': could not verify the Edge.")
     assert "pulumi config set lync:edgeUrl" in said
+
+
+def test_a_configured_provider_pickles_without_its_connections(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    """As the SDK's serialize_provider pickles it; unpickled, it is configured afresh."""
+    provider = configured(HostingProviderProvider)
+    assert provider.connections().frontend is not None
+    pickled = dill.dumps(provider, recurse=True)
+    assert lync_emulator.password.encode() not in pickled
+    assert lync_emulator.password.encode("utf-16-le") not in pickled
+    restored = dill.loads(pickled)  # noqa: S301 - pickled by this test
+    assert type(restored) is HostingProviderProvider
+    assert "_connections" not in vars(restored)
