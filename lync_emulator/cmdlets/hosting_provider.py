@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from lync_emulator.cmdlets import access_edge
 from lync_emulator.cmdlets.access_edge import EDGE_NAMESPACE, VERIFICATION_LEVEL
 from lync_emulator.cmdlets.base import (
     SHOULD_PROCESS,
@@ -108,7 +109,25 @@ def _new(inv: Invocation) -> None:
         # An unsaved object, to be committed later with Set-CsHostingProvider -Instance.
         inv.emit(_render(doc, inv.version))
         return
+    _require_dns_srv_routing(inv, identity)
     inv.write(COLLECTION, FAMILY.key(identity), doc)
+
+
+def _require_dns_srv_routing(inv: Invocation, identity: str) -> None:
+    """ODP New-CsHostingProvider.md: "you cannot federate with a hosting provider if your
+    Edge Servers are configured to use default routing rather than Domain Name System (DNS)
+    server routing" (the Set and Get pages say the same). Whether New- refuses or makes a
+    provider that never works is undocumented; we refuse, the stricter reading, which also
+    keeps the invariant Set-CsAccessEdgeConfiguration enforces from its side (no default
+    route while hosting providers exist). The error's text and id are ours."""
+    edge = inv.store.get(access_edge.COLLECTION, access_edge.GLOBAL_KEY)
+    if edge is not None and edge["RoutingMethod"] == access_edge.DEFAULT_ROUTE:
+        raise invalid_operation(
+            f'Cannot create "HostingProvider" with identity "{identity}": hosting providers '
+            "require DNS SRV routing, and the access edge configuration uses default routing. "
+            "Run Set-CsAccessEdgeConfiguration -UseDnsSrvRouting first.",
+            "HostingProviderRequiresDnsSrvRouting",
+        )
 
 
 def _set(inv: Invocation) -> None:

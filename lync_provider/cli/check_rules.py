@@ -5,9 +5,13 @@ rows. :func:`plan` lists the probes for a configuration; the command runs each c
 hands the answer back to :meth:`Probe.judge`. Keeping the rules apart from the connection
 and from the table lets tests feed them records directly.
 
-The expected values are those the ExchangeOnlineIntegration component declares; they are
-compared the way the providers compare them (the specs' ``compare_key``, Lync parameter
-names from ``lync_name``), so the check and ``pulumi preview`` never disagree on case.
+The expected values are those the ExchangeOnlineIntegration component declares, and DNS SRV
+routing, which hosting providers require (ODP New-CsHostingProvider: "you cannot federate
+with a hosting provider if your Edge Servers are configured to use default routing"); the
+component does not switch routing, a change to all of the Edge's federation, so the check
+is where an Edge on default routing shows. They are compared the way the providers compare
+them (the specs' ``compare_key``, Lync parameter names from ``lync_name``), so the check and
+``pulumi preview`` never disagree on case.
 """
 
 from __future__ import annotations
@@ -113,7 +117,11 @@ def expectations(args: ExchangeOnlineIntegrationArgs) -> list[Expectation]:
     policy = canonical_policy_identity(args.policy_identity)
     provider = args.hosting_provider_identity
     return [
-        Expectation(AccessEdgeConfigSpec, GLOBAL, {"allow_federated_users": True}),
+        Expectation(
+            AccessEdgeConfigSpec,
+            GLOBAL,
+            {"allow_federated_users": True, "routing_method": "UseDnsSrvRouting"},
+        ),
         Expectation(
             HostingProviderSpec,
             provider,

@@ -170,6 +170,25 @@ def test_default_route_refused_while_hosting_providers_exist(service) -> None:
     )
 
 
+def test_no_hosting_provider_is_created_while_default_routing_is_on(service) -> None:
+    ok(
+        service.run(
+            "frontend",
+            "Set-CsAccessEdgeConfiguration",
+            UseDefaultRouting=None,
+            DefaultRouteFqdn="sip.partner.example",
+        )
+    )
+    failed(
+        service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")),
+        "HostingProviderRequiresDnsSrvRouting",
+        "InvalidOperation",
+    )
+    assert ok(service.run("frontend", "Get-CsHostingProvider")) == []
+    ok(service.run("frontend", "Set-CsAccessEdgeConfiguration", UseDnsSrvRouting=None))
+    ok(service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")))
+
+
 def test_set_with_instance_writes_back_a_read_object(service) -> None:
     props = one(service.run("frontend", "Get-CsAccessEdgeConfiguration"))
     props["AllowAnonymousUsers"] = True

@@ -94,13 +94,39 @@ def test_before_deploying_the_pieces_are_missing(
         (where, "CsAccessEdgeConfiguration Global", "AllowFederatedUsers")
         for where in ("front end", "Edge")
     }
-    assert {r.subject for r in rows if r.status == Status.OK} == {
-        "Server version",
-        "Replica fe01.contoso.local",
-        "Replica edge01.contoso.local",
+    assert {(r.subject, r.item) for r in rows if r.status == Status.OK} == {
+        ("Server version", "ProductVersion"),
+        ("Replica fe01.contoso.local", "UpToDate"),
+        ("Replica edge01.contoso.local", "UpToDate"),
+        # Hosting providers need DNS SRV routing, the seeded (and default) method.
+        ("CsAccessEdgeConfiguration Global", "RoutingMethod"),
     }
     assert "targeting Lync Server 2013" in " ".join(out.split())
     assert_read_only(lync_emulator)
+
+
+def test_an_edge_on_default_routing_is_reported(
+    lync_emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Hosting providers require DNS SRV routing, which the integration does not switch."""
+    local_stack_for(lync_emulator, tmp_path)
+    lync_emulator.run_cmdlet(
+        "Set-CsAccessEdgeConfiguration", UseDefaultRouting=True, DefaultRouteFqdn="sip.isp.example"
+    )
+    monkeypatch.setenv(PASSPHRASE_ENV, LOCAL_PASSPHRASE)
+
+    status, _, _ = cli(tmp_path, capsys)
+
+    assert status == 1
+    [row] = [r for r in rows_for(tmp_path) if r.item == "RoutingMethod" and r.where == "front end"]
+    assert (row.expected, row.found, row.status) == (
+        "UseDnsSrvRouting",
+        "UseDefaultRouting",
+        Status.DIFFERENT,
+    )
 
 
 def test_a_stack_targeting_another_version_than_the_servers_run_is_reported(
