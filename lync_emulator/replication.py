@@ -90,7 +90,9 @@ class ReplicaStatus:
 
 
 def utc(timestamp: float) -> datetime:
-    """A clock reading as an aware UTC datetime, as the status cmdlet returns times."""
+    """A clock reading as an aware UTC datetime. Which zone the real status cmdlet's times
+    are in is undocumented (lync-cmdlet-fidelity.md); the provider compares only server
+    times with each other and reads a time without a zone as UTC, so either works."""
     return datetime.fromtimestamp(timestamp, tz=UTC)
 
 
