@@ -41,6 +41,17 @@ def provider(proxy_fqdn: str, enabled: bool = True, **more: Any) -> dict[str, An
     }
 
 
+def to_default_route(service: LyncService, **more: Any) -> InvocationResult:
+    """Set-CsAccessEdgeConfiguration switching to default routing via sip.partner.example."""
+    return service.run(
+        "frontend",
+        "Set-CsAccessEdgeConfiguration",
+        UseDefaultRouting=None,
+        DefaultRouteFqdn="sip.partner.example",
+        **more,
+    )
+
+
 def ok(result: InvocationResult) -> list[LyncObject]:
     """The output of a call that must have succeeded without any error record."""
     assert result.terminating is None, result.terminating

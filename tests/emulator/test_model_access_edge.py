@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.model_helpers import failed, make_service, ok, one, provider
+from tests.emulator.model_helpers import failed, make_service, ok, one, provider, to_default_route
 
 EDGE_NS = "Microsoft.Rtc.Management.WritableConfig.Settings.Edge."
 
@@ -108,15 +108,7 @@ def test_default_routing_requires_fqdn(service) -> None:
 
 
 def test_switch_to_default_route_and_back(service) -> None:
-    ok(
-        service.run(
-            "frontend",
-            "Set-CsAccessEdgeConfiguration",
-            UseDefaultRouting=None,
-            DefaultRouteFqdn="sip.partner.example",
-            VerificationLevel="AlwaysUnverifiable",
-        )
-    )
+    ok(to_default_route(service, VerificationLevel="AlwaysUnverifiable"))
     (obj,) = ok(service.run("frontend", "Get-CsAccessEdgeConfiguration"))
     assert obj.type_names == [EDGE_NS + "DisplayAccessEdgeSettingsDefaultRoute"]
     assert obj.properties["RoutingMethod"] == "UseDefaultRouting"
@@ -156,12 +148,7 @@ def test_default_route_only_property_refused_under_dns_srv(service) -> None:
 def test_default_route_refused_while_hosting_providers_exist(service) -> None:
     ok(service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")))
     failed(
-        service.run(
-            "frontend",
-            "Set-CsAccessEdgeConfiguration",
-            UseDefaultRouting=None,
-            DefaultRouteFqdn="sip.partner.example",
-        ),
+        to_default_route(service),
         "HostingProvidersExist",
         "InvalidOperation",
     )
@@ -171,14 +158,7 @@ def test_default_route_refused_while_hosting_providers_exist(service) -> None:
 
 
 def test_no_hosting_provider_is_created_while_default_routing_is_on(service) -> None:
-    ok(
-        service.run(
-            "frontend",
-            "Set-CsAccessEdgeConfiguration",
-            UseDefaultRouting=None,
-            DefaultRouteFqdn="sip.partner.example",
-        )
-    )
+    ok(to_default_route(service))
     failed(
         service.run("frontend", "New-CsHostingProvider", "P", **provider("p.example")),
         "HostingProviderRequiresDnsSrvRouting",
@@ -219,14 +199,7 @@ def test_discovered_partner_verification_level_is_read_back(service) -> None:
 
 
 def test_default_route_type_carries_its_own_set_and_not_the_dns_srv_one(service) -> None:
-    ok(
-        service.run(
-            "frontend",
-            "Set-CsAccessEdgeConfiguration",
-            UseDefaultRouting=None,
-            DefaultRouteFqdn="sip.partner.example",
-        )
-    )
+    ok(to_default_route(service))
     names = list(one(service.run("frontend", "Get-CsAccessEdgeConfiguration")))
     assert names[4:7] == ["DefaultRouteFqdn", "IsPublicProvider", "VerificationLevel"]
     assert names[-1] == "RoutingMethod"

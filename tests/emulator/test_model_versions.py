@@ -7,7 +7,7 @@ import pytest
 from lync_emulator.replication import ReplicationSettings
 from lync_emulator.service import LyncService
 from lync_emulator.versions import ServerVersion
-from tests.emulator.model_helpers import FakeClock, failed, ok, one
+from tests.emulator.model_helpers import FakeClock, failed, ok, one, to_default_route
 
 SKYPE = ["2015", "2019", "SE"]
 EVERY = ["2013", *SKYPE]
@@ -49,15 +49,7 @@ def test_skype_versions_have_both_in_every_property_set(version: str) -> None:
     assert (props["DnsSrvCacheRecordCount"], props["SkypeSearchUrl"]) == (50, SEARCH)
     assert type(props["DnsSrvCacheRecordCount"]).__name__ == "UInt32"
     # The DefaultRoute set has them too, and so does that routing type's output.
-    ok(
-        service.run(
-            "frontend",
-            "Set-CsAccessEdgeConfiguration",
-            UseDefaultRouting=None,
-            DefaultRouteFqdn="sip.partner.example",
-            DnsSrvCacheRecordCount=7,
-        )
-    )
+    ok(to_default_route(service, DnsSrvCacheRecordCount=7))
     assert _edge(service)["DnsSrvCacheRecordCount"] == 7
     # ...but not the Instance set.
     failed(
