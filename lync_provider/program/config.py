@@ -131,6 +131,7 @@ def _holds_list(name: str) -> bool:
 
 
 def _decoded(given: Any) -> Any:
+    """A list key's JSON text decoded; anything else as given, for validation to judge."""
     if not isinstance(given, str):
         return given
     try:

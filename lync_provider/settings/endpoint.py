@@ -90,9 +90,9 @@ class EndpointSettings(BaseModel):
             # requests, under pypsrp, encodes Basic credentials as Latin-1 and fails at the
             # first request on anything else; which character is not said (it is a secret's).
             raise ValueError(
-                "auth=basic can only send a user name and password of Latin-1 characters, and "
-                "these have another (the euro sign is one); use auth=negotiate or ntlm, or "
-                "change them"
+                "auth=basic can only send a user name and password made of Latin-1 "
+                "characters, and these contain another (the euro sign, for example); use "
+                "auth=negotiate or ntlm, or change them"
             )
         if self.auth == "certificate":
             if not tls:
