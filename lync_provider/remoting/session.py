@@ -114,6 +114,13 @@ _ERROR_CATEGORIES = [
 ]
 
 # What pypsrp raises on a message it cannot parse (invalid XML, a fragment of the wrong type).
+# pypsrp's WSMan() re-registers its namespace prefixes in ElementTree's process-wide map
+# every time it is built, and ElementTree.register_namespace deletes then re-adds each entry:
+# two pools opening at once on two threads (the engine's first four calls do exactly that)
+# can fail with a KeyError or "dictionary keys changed during iteration", which would reach
+# the user as an unreadable reply. Building one at a time costs microseconds.
+_WSMAN_CONSTRUCTION = threading.Lock()
+
 _PARSE_FAILURES = (
     ElementTree.ParseError,
     AttributeError,
@@ -405,21 +412,22 @@ class LyncSession:
                 "certificate_key_pem": str(s.certificate_key_pem),
             }
         with self._translated(calls):
-            wsman = WSMan(
-                s.hostname,
-                port=s.effective_port,
-                path=s.effective_path,
-                ssl=s.scheme == "https",
-                auth=s.auth,
-                encryption=s.encryption,
-                username=s.username,
-                password=s.password.get_secret_value() if s.password else None,
-                cert_validation=verify,  # type: ignore[arg-type]  # pypsrp takes a CA path too
-                connection_timeout=math.ceil(s.connect_timeout),
-                read_timeout=receive + math.ceil(s.connect_timeout),
-                operation_timeout=receive,
-                **extra,
-            )
+            with _WSMAN_CONSTRUCTION:
+                wsman = WSMan(
+                    s.hostname,
+                    port=s.effective_port,
+                    path=s.effective_path,
+                    ssl=s.scheme == "https",
+                    auth=s.auth,
+                    encryption=s.encryption,
+                    username=s.username,
+                    password=s.password.get_secret_value() if s.password else None,
+                    cert_validation=verify,  # type: ignore[arg-type]  # pypsrp takes a CA path too
+                    connection_timeout=math.ceil(s.connect_timeout),
+                    read_timeout=receive + math.ceil(s.connect_timeout),
+                    operation_timeout=receive,
+                    **extra,
+                )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
             pool.open()
             self._count("pools_opened")

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from xml.etree import ElementTree
 
 import pytest
 
@@ -36,6 +37,7 @@ from lync_provider.remoting import (
     WriteOutcomeUnknownError,
     session_for,
 )
+from lync_provider.remoting import session as session_module
 from tests.provider.helpers import edge_settings, frontend_settings, settings_for_url
 
 HOSTILE = [
@@ -224,6 +226,28 @@ def test_eight_threads_share_at_most_max_pools_pools(lync_emulator: Emulator) ->
     assert len(audit.entries("New-CsHostingProvider")) == 8 * per_thread
     assert not audit.failures()
     assert len(session_for(settings).read(CmdletCall("Get-CsHostingProvider"))) == 8 * per_thread
+
+
+def test_pypsrp_rewrites_elementtrees_namespace_map_only_under_the_lock(
+    lync_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WSMan() re-registers pypsrp's prefixes in ElementTree's process-wide map, which is
+    not thread-safe (KeyError or "dictionary keys changed during iteration" when two pools
+    open at once); every such rewrite while opening a pool happens under the session lock."""
+    held: list[bool] = []
+    register = ElementTree.register_namespace
+
+    def watched(prefix: str, uri: str) -> None:
+        held.append(session_module._WSMAN_CONSTRUCTION.locked())
+        register(prefix, uri)
+
+    monkeypatch.setattr(ElementTree, "register_namespace", watched)
+    s = LyncSession(frontend_settings(lync_emulator))
+    try:
+        s.read(CmdletCall("Get-CsUser"))
+    finally:
+        s.close()
+    assert held and all(held)
 
 
 def test_a_long_lived_session_does_not_accumulate_pipelines(session: LyncSession) -> None:
