@@ -39,16 +39,20 @@ _NTLM_ENV_LOCK = threading.Lock()
 
 @contextmanager
 def _ntlm_user_file(path: str) -> Iterator[None]:
+    """Point pyspnego at ``path`` for one step, then put the old value back.
+
+    The variable is never deleted: a client thread in the same process (requests looks up
+    proxies in os.environ on every send) copies the key list and then reads each key, and
+    a key deleted in between fails its request with KeyError. An empty value is what
+    pyspnego takes for "not set".
+    """
     with _NTLM_ENV_LOCK:
-        previous = os.environ.get("NTLM_USER_FILE")
+        previous = os.environ.get("NTLM_USER_FILE", "")
         os.environ["NTLM_USER_FILE"] = path
         try:
             yield
         finally:
-            if previous is None:
-                del os.environ["NTLM_USER_FILE"]
-            else:
-                os.environ["NTLM_USER_FILE"] = previous
+            os.environ["NTLM_USER_FILE"] = previous
 
 
 class AuthError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -32,6 +33,19 @@ def test_ntlm_and_negotiate_with_message_encryption(
             "sealed ü"
         )
     assert wsman.transport.encryption is not None  # the bodies really were sealed
+
+
+def test_ntlm_leaves_the_environment_keys_as_they_were(
+    make_lync_emulator: Make, fake: FakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyspnego's acceptor reads NTLM_USER_FILE, which the emulator sets per step; it puts
+    back an empty value rather than deleting the key, because a client thread of the same
+    process reading os.environ (requests does on every send) fails when a key vanishes."""
+    monkeypatch.delenv("NTLM_USER_FILE", raising=False)
+    emu = make_lync_emulator(service=fake, auth="ntlm")
+    with RunspacePool(client(emu, auth="ntlm")) as pool:
+        assert len(run(pool, "Get-Thing").output) == 1
+    assert os.environ["NTLM_USER_FILE"] == ""  # pyspnego takes "" for "not set"
 
 
 @pytest.mark.parametrize("auth", ["basic", "ntlm"])
