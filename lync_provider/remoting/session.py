@@ -309,12 +309,21 @@ class LyncSession:
             return sum(c.pool is not None for c in self._idle)
 
     def close(self) -> None:
-        """Close every idle pool on the server (best effort) and forget it."""
+        """Close every idle pool on the server (best effort) and forget it.
+
+        The channels are taken out of the idle list while they close, as a call would take
+        one, so a call starting meanwhile cannot pick a pool that is being closed under it.
+        """
         with self._free:
-            idle = list(self._idle)
-        for channel in idle:
-            with self._using(channel):
-                self._discard_pool(graceful=True)
+            idle, self._idle = self._idle, []
+        try:
+            for channel in idle:
+                with self._using(channel):
+                    self._discard_pool(graceful=True)
+        finally:
+            with self._free:
+                self._idle.extend(idle)
+                self._free.notify_all()
 
     def _count(self, counter: Counted) -> None:
         """Add one to a :class:`SessionStats` counter; calls on several threads count."""

@@ -250,6 +250,40 @@ def test_pypsrp_rewrites_elementtrees_namespace_map_only_under_the_lock(
     assert held and all(held)
 
 
+def test_a_call_during_close_gets_a_pool_of_its_own(
+    session: LyncSession, lync_emulator: Emulator
+) -> None:
+    """close() holds the pools it is closing, as a call would: a call that starts while
+    they close opens another instead of sharing one that is going away under it."""
+    users = len(session.read(CmdletCall("Get-CsUser")))
+    [channel] = session._idle
+    assert channel.pool is not None
+    closing = channel.pool
+    close = closing.close
+    during: list[BaseException | int] = []
+
+    def read_meanwhile() -> None:
+        try:
+            during.append(len(session.read(CmdletCall("Get-CsUser"))))
+        except BaseException as err:  # asserted on the main thread
+            during.append(err)
+
+    def close_with_a_call_in_between() -> None:
+        reader = threading.Thread(target=read_meanwhile)
+        reader.start()
+        reader.join()
+        close()
+
+    closing.close = close_with_a_call_in_between  # type: ignore[method-assign]
+    session.close()
+    assert during == [users]
+    # The closed pool's slot is back, empty, beside the slot the call opened for itself
+    # (had the call taken the slot being closed, there would be one slot).
+    assert sorted(c.pool is not None for c in session._idle) == [False, True]
+    assert session.stats.pools_opened == 2
+    assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == 2
+
+
 def test_a_long_lived_session_does_not_accumulate_pipelines(session: LyncSession) -> None:
     for _ in range(20):
         session.read(CmdletCall("Get-CsUser", {"Identity": "sip:alice@contoso.com"}))
