@@ -294,8 +294,10 @@ class ProviderProcess:
         """Everything the provider process has written to stderr so far (logs, warnings)."""
         if self._stderr_file is None:
             return ""
-        self._stderr_file.seek(0)
-        return self._stderr_file.read().decode(errors="replace")
+        # pread, not seek+read: the child writes through the same open file, whose offset
+        # a seek would move under it (its next lines would overwrite the start).
+        fd = self._stderr_file.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     @property
     def stdout(self) -> str:
