@@ -44,6 +44,9 @@ class Scenario:
     drifted_output: tuple[str, Any]  # (output key, the value refresh must then show)
     read_live: Callable[[Emulator], Any]  # the desired property, read from the emulator
     desired_live: Any
+    # What the update from inputs to updated must write, and nothing more: (cmdlet,
+    # parameters) in the order sent, as the emulator's audit log binds them.
+    update_writes: list[tuple[str, dict[str, Any]]]
     setup: Callable[[Emulator], None] = field(default=lambda emu: None)
 
 
@@ -82,6 +85,13 @@ SCENARIOS = [
         drifted_output=("allow_federated_users", False),
         read_live=_prop("Get-CsAccessEdgeConfiguration", None, "AllowFederatedUsers"),
         desired_live=True,
+        # allow_outside_users leaves management: its prior value (the default, True) goes back.
+        update_writes=[
+            (
+                "Set-CsAccessEdgeConfiguration",
+                {"AllowOutsideUsers": True, "EnableArchivingDisclaimer": True},
+            )
+        ],
     ),
     Scenario(
         name="hosting_provider",
@@ -93,6 +103,9 @@ SCENARIOS = [
         drifted_output=("enabled", False),
         read_live=_prop("Get-CsHostingProvider", "Exchange Online", "Enabled"),
         desired_live=True,
+        update_writes=[
+            ("Set-CsHostingProvider", {"Identity": "Exchange Online", "SipClientPort": 5061})
+        ],
     ),
     Scenario(
         name="global_policy",
@@ -104,6 +117,9 @@ SCENARIOS = [
         drifted_output=("enable_outside_access", False),
         read_live=_prop("Get-CsExternalAccessPolicy", "Global", "EnableOutsideAccess"),
         desired_live=True,
+        update_writes=[
+            ("Set-CsExternalAccessPolicy", {"Identity": "Global", "Description": "OWA"})
+        ],
     ),
     Scenario(
         name="tag_policy",
@@ -115,6 +131,9 @@ SCENARIOS = [
         drifted_output=("enable_outside_access", False),
         read_live=_prop("Get-CsExternalAccessPolicy", "tag:OWA", "EnableOutsideAccess"),
         desired_live=True,
+        update_writes=[
+            ("Set-CsExternalAccessPolicy", {"Identity": "Tag:OWA", "Description": "OWA"})
+        ],
     ),
     Scenario(
         name="site_policy",
@@ -130,6 +149,9 @@ SCENARIOS = [
         drifted_output=("enable_outside_access", False),
         read_live=_prop("Get-CsExternalAccessPolicy", "site:Redmond", "EnableOutsideAccess"),
         desired_live=True,
+        update_writes=[
+            ("Set-CsExternalAccessPolicy", {"Identity": "Site:Redmond", "Description": "x"})
+        ],
     ),
     Scenario(
         name="assignment",
@@ -141,6 +163,14 @@ SCENARIOS = [
         drifted_output=("users", ["sip:alice@contoso.com"]),
         read_live=_users_with("OWA"),  # Get-CsUser shows the bare tag name
         desired_live=["sip:alice@contoso.com", "sip:bob@contoso.com"],
+        # bob leaves the assignment and gets his prior (no) policy back; carol joins.
+        update_writes=[
+            ("Grant-CsExternalAccessPolicy", {"Identity": "bob@contoso.com", "PolicyName": None}),
+            (
+                "Grant-CsExternalAccessPolicy",
+                {"Identity": "carol@contoso.com", "PolicyName": "OWA"},
+            ),
+        ],
         setup=_new_tag_policy,
     ),
 ]

@@ -50,7 +50,10 @@ def test_preview_writes_nothing(stack: Stack, s: Scenario) -> None:
 def test_update_applies_only_the_change(stack: Stack, s: Scenario) -> None:
     s.setup(stack.emu)
     stack.engine.up([decl(s)])
+    before = len(stack.emu.audit.writes())
     assert stack.engine.up([decl(s, s.updated)]).ops == {s.name: "update"}
+    written = [(e.cmdlet, e.parameters) for e in stack.emu.audit.writes()[before:]]
+    assert written == s.update_writes
     assert stack.engine.up([decl(s, s.updated)]).ops == {s.name: "same"}
     for key, value in s.updated.items():
         if key not in ("identity", "policy_name", "users"):
