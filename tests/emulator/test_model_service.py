@@ -285,23 +285,49 @@ def test_restarted_reloads_the_file_with_the_same_settings_and_instruments(tmp_p
     assert in_memory.restarted() is in_memory  # no file: nothing to reload
 
 
-def test_concurrent_invocations_are_serialised() -> None:
-    service = LyncService()
-    barrier = threading.Barrier(8)
+class _WatchedLock:
+    """The service's lock, telling the test when the thread named "second" asks for it."""
 
-    def worker(index: int) -> None:
-        barrier.wait()
-        for item in range(50):
-            ok(_new(service, f"t{index}-{item}"))
+    def __init__(self, inner: threading.RLock, asked: threading.Event) -> None:
+        self.inner, self.asked = inner, asked
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(ok(service.run("frontend", "Get-CsHostingProvider"))) == 400
-    assert service.store.version == 401
-    assert len(service.audit.writes()) == 400
+    def __enter__(self) -> None:
+        if threading.current_thread().name == "second":
+            self.asked.set()
+        self.inner.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.release()
+
+
+def test_an_invocation_waits_for_the_one_in_progress() -> None:
+    """Statements run one at a time: a second caller's write waits until the first one,
+    held in the middle of running, has finished, instead of interleaving with it."""
+    first_inside, release, second_asked = threading.Event(), threading.Event(), threading.Event()
+    hold = [False]
+
+    def clock() -> float:  # read inside a statement's run; holds the first one there
+        if hold[0] and threading.current_thread().name == "first":
+            hold[0] = False
+            first_inside.set()
+            assert release.wait(10)
+        return 1_700_000_000.0
+
+    service = LyncService(clock=clock)
+    service._lock = _WatchedLock(service._lock, second_asked)  # type: ignore[assignment]
+    hold[0] = True
+    first = threading.Thread(target=lambda: ok(_new(service, "A")), name="first")
+    second = threading.Thread(target=lambda: ok(_new(service, "B")), name="second")
+    first.start()
+    assert first_inside.wait(10)
+    second.start()
+    assert second_asked.wait(10)
+    release.set()
+    first.join(10)
+    second.join(10)
+    written = [entry.parameters["Identity"] for entry in service.audit.writes()]
+    assert written == ["A", "B"]  # B could not run while A was in the middle of its run
+    assert len(ok(service.run("frontend", "Get-CsHostingProvider"))) == 2
 
 
 def test_invoke_with_several_statements_returns_all_output() -> None:
