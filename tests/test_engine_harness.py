@@ -252,7 +252,9 @@ def test_run_concurrently_puts_more_calls_in_flight_than_the_server_has_workers(
     toy: Toy, proc: ProviderProcess
 ) -> None:
     proc.configure(toy.engine.config)
-    decls = [toy.thing(f"t{i}", size=i) for i in range(6)]
+    # Four of the six wait inside the provider until all four are there (the servicer's
+    # four workers); the other two are queued behind them or done first.
+    decls = [toy.thing(f"t{i}", size=i, **({"meet": 4} if i < 4 else {})) for i in range(6)]
 
     results = run_concurrently(
         [lambda d=d: proc.check(toy.engine.urn(d), {}, dict(d.inputs)) for d in decls]

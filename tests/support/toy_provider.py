@@ -65,6 +65,8 @@ class ToyProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
+        if "meet" in news and not self._met(int(news["meet"])):
+            failures.append(CheckFailure("meet", "the calls that were to meet did not overlap"))
         size = news.get("size", 0)
         if not isinstance(size, Unknown) and (not isinstance(size, (int, float)) or size < 0):
             failures.append(CheckFailure("size", "must be a non-negative number"))
@@ -103,6 +105,18 @@ class ToyProvider(ResourceProvider):
         with self._data() as data:
             del data["things"][id_]
             data["journal"].append(["delete", id_])
+
+    def _met(self, parties: int) -> bool:
+        """Wait for ``parties`` checks with this ``meet`` to be in flight at once: proof, seen
+        from inside the provider process, that the calls really overlapped."""
+        with self._lock:
+            barriers = self.__dict__.setdefault("_barriers", {})
+            barrier = barriers.setdefault(parties, threading.Barrier(parties))
+        try:
+            barrier.wait(10)
+        except threading.BrokenBarrierError:
+            return False
+        return True
 
     @contextmanager
     def _data(self) -> Iterator[dict[str, Any]]:
