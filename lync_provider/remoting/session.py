@@ -414,12 +414,6 @@ class LyncSession:
         s = self.settings
         receive = max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(s.operation_timeout)))
         verify: bool | str = str(s.ca_bundle) if s.ca_bundle else s.verify_certificate
-        extra: dict[str, Any] = {}
-        if s.auth == "certificate":
-            extra = {
-                "certificate_pem": str(s.certificate_pem),
-                "certificate_key_pem": str(s.certificate_key_pem),
-            }
         with self._translated(calls):
             with _WSMAN_CONSTRUCTION:
                 wsman = WSMan(
@@ -435,7 +429,6 @@ class LyncSession:
                     connection_timeout=math.ceil(s.connect_timeout),
                     read_timeout=receive + math.ceil(s.connect_timeout),
                     operation_timeout=receive,
-                    **extra,
                 )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
             pool.open()

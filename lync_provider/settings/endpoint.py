@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-AuthMethod = Literal["negotiate", "ntlm", "kerberos", "credssp", "basic", "certificate"]
+AuthMethod = Literal["negotiate", "ntlm", "kerberos", "credssp", "basic"]
 Encryption = Literal["auto", "always", "never"]
 
 DEFAULT_CONFIGURATION_NAME = "Microsoft.PowerShell"
@@ -51,8 +51,6 @@ class EndpointSettings(BaseModel):
     )
     username: str | None = None
     password: SecretStr | None = None
-    certificate_pem: Path | None = Field(default=None, description="client cert (certificate auth)")
-    certificate_key_pem: Path | None = None
 
     configuration_name: str = DEFAULT_CONFIGURATION_NAME
     import_module: str | None = Field(
@@ -94,11 +92,6 @@ class EndpointSettings(BaseModel):
                 "characters, and these contain another (the euro sign, for example); use "
                 "auth=negotiate or ntlm, or change them"
             )
-        if self.auth == "certificate":
-            if not tls:
-                raise ValueError("auth=certificate works only over HTTPS")
-            if self.certificate_pem is None or self.certificate_key_pem is None:
-                raise ValueError("auth=certificate needs certificate_pem and certificate_key_pem")
         if not tls and self.auth == "basic" and self.encryption != "never":
             raise ValueError(
                 "Basic authentication over plain HTTP sends the password in clear text and "
@@ -106,9 +99,9 @@ class EndpointSettings(BaseModel):
                 "encrypt the messages over HTTP); set encryption='never' only on purpose, "
                 "e.g. against a loopback emulator."
             )
-        if tls and self.encryption == "always" and self.auth in ("basic", "certificate"):
+        if tls and self.encryption == "always" and self.auth == "basic":
             raise ValueError(
-                f"encryption='always' is not available with auth={self.auth}; over HTTPS "
+                "encryption='always' is not available with auth=basic; over HTTPS "
                 "TLS already encrypts, leave encryption='auto'"
             )
         if self.ca_bundle is not None and not self.verify_certificate:

@@ -54,7 +54,7 @@ def test_password_never_in_repr_or_dump() -> None:
         ({"url": "https://pool:99999/x"}, "invalid port"),
         ({"url": "https://pool/x", "host": "pool"}, "either 'url' or 'host'"),
         ({"url": "https://pool/x", "password": None}, "needs a username and a password"),
-        ({"url": "http://pool/x", "auth": "certificate"}, "only over HTTPS"),
+        ({"url": "https://pool/x", "auth": "certificate"}, "Input should be"),
         ({"url": "https://pool/x", "verify_certificate": False, "ca_bundle": "/x.pem"}, "choose"),
         ({"url": "https://pool/x", "colour": "blue"}, "Extra inputs"),
         ({"url": "https://lab%5Cadmin:p@pool/x"}, "must not carry a user name or password"),
