@@ -1,8 +1,9 @@
 """Pulumi dynamic resources that configure a Lync Server 2013 Edge for Exchange Online.
 
-Layers, each calling only the one below: ``endpoint`` (settings) → ``remoting`` (pooled
-sessions, structured cmdlet calls, typed errors) → ``resources`` (dynamic providers) →
-``replication`` (readiness gate, Edge verification) → ``integration`` (the component).
+Layers, each importing only its own and those below it: ``lync`` (identities, versions) →
+``settings`` (endpoints, stack config) → ``remoting`` (pooled sessions, structured cmdlet
+calls, typed errors) → ``resources`` (dynamic providers) → ``replication`` (readiness gate,
+Edge verification) → ``integration`` (the component) → ``program`` → ``cli``.
 See docs/architecture.md.
 """
 

@@ -5,8 +5,9 @@
    by 21Vianet ``exap.um.partner.outlook.cn``, or an explicit ProxyFqdn);
 3. an external access policy that allows communications with remote users, on Global, a site
    or a tag (granted to the given users when it is a tag);
-4. proof of replication: the ReplicationGate, triggered by all of the above, then
-   EdgeVerification on the Edge's local store.
+4. proof of replication: the ReplicationGate, triggered by the access edge, the hosting
+   provider and the policy (a grant writes the directory, not the Central Management Store,
+   so the assignment is only waited for), then EdgeVerification on the Edge's local store.
 
 Usable from any Pulumi Python program; ``__main__.py`` of this project is one such program.
 """

@@ -7,7 +7,7 @@ add a few parameters and retire a few services. A stack says which one it target
 not have, naming the version, and warn about parameters that still bind but no longer do
 anything. Sources: Microsoft's cmdlet reference (``office-docs-powershell``,
 ``skype/skype-ps/skype/<Cmdlet>.md``, the ``Applicable:`` line of each parameter), summarised
-in ``shared/docs/lync-cmdlet-fidelity.md``.
+in ``docs/fidelity.md``.
 
 This module is pure data and lookups, usable from any layer.
 """

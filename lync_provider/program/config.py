@@ -3,7 +3,8 @@
 ``__main__.py`` and the ``check`` command read the same ``lync:`` keys (the project is named
 ``lync``, so the connection keys the providers read in ``configure()`` are project keys with a
 schema in Pulumi.yaml). A mistake stops the program with one message that names every bad
-key, in the terms of ``pulumi config set``, before any resource is registered.
+program key and the first problem of the connection keys, in the terms of ``pulumi config
+set``, before any resource is registered.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ def _decoded(given: Any) -> Any:
 
 def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSettings:
     """Validate the integration keys in ``raw`` (``{"cloud": ..., ...}`` without namespace)
-    and the connection keys through ``lookup``; raise one error naming every bad key."""
+    and the connection keys through ``lookup``; raise one error naming every bad program key
+    and the first problem of the connection keys (see ``load_connections``)."""
     problems: list[str] = []
     settings: IntegrationSettings | None = None
     try:
