@@ -22,6 +22,7 @@ class Faults:
 
     ``forget_shells`` is wired by the emulator to drop every shell table; ``service_faults``
     returns the current state model's switches (a restart replaces the model, not them).
+    ``clock`` times outages; a test may replace it to end one without waiting.
     """
 
     def __init__(
@@ -43,6 +44,7 @@ class Faults:
         self._auth_rejections = 0
         self._reject_all_auth = False
         self._outage_until = 0.0
+        self.clock: Callable[[], float] = time.monotonic
 
     def fail_next_requests(self, count: int = 1) -> None:
         """Answer the next ``count`` HTTP requests with a bare 500 (no WSMan fault body)."""
@@ -75,7 +77,7 @@ class Faults:
         if seconds < 0:
             raise ValueError(f"an outage cannot last {seconds} seconds")
         with self._lock:
-            self._outage_until = time.monotonic() + seconds
+            self._outage_until = self.clock() + seconds
 
     def end_outage(self) -> None:
         """End the outage now."""
@@ -150,7 +152,7 @@ class Faults:
     def in_outage(self) -> bool:
         """Whether the server is in an outage window now."""
         with self._lock:
-            return time.monotonic() < self._outage_until
+            return self.clock() < self._outage_until
 
     def latency_s(self) -> float:
         return self.latency_ms / 1000

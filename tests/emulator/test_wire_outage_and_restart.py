@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,10 +38,15 @@ def test_an_outage_answers_503_on_both_roles_until_it_ends(emu: Emulator) -> Non
 
 
 def test_an_outage_ends_by_itself_when_its_time_is_up(emu: Emulator, pool: RunspacePool) -> None:
+    now = [1000.0]
+    emu.faults.clock = lambda: now[0]
     emu.faults.outage_for(0.3)
     with pytest.raises(WinRMTransportError):
         run(pool, "Get-Thing")
-    time.sleep(0.3)  # the modelled length of the outage
+    now[0] += 0.29
+    with pytest.raises(WinRMTransportError):
+        run(pool, "Get-Thing")
+    now[0] += 0.01  # the modelled length of the outage has passed
     assert len(run(pool, "Get-Thing").output) == 1
 
 
