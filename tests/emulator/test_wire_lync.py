@@ -14,8 +14,10 @@ from pypsrp.powershell import PowerShell, RunspacePool
 
 from lync_emulator.emulator import Emulator
 from lync_emulator.replication import ReplicationSettings
+from lync_emulator.service import LyncService
 
 from .conftest import client, run
+from .model_helpers import FakeClock
 
 Make = Callable[..., Emulator]
 EXO = {
@@ -37,14 +39,6 @@ def props(ps: PowerShell, index: int = 0) -> dict[str, Any]:
 def error_of(ps: PowerShell) -> Any:
     assert ps.streams.error, "expected an error record"
     return ps.streams.error[0]
-
-
-def poll(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait for a condition with a deadline (replication is timed, not signalled)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -153,13 +147,16 @@ def test_scripts_are_refused(fe: RunspacePool, lync_emulator: Emulator) -> None:
 
 
 def test_edge_is_read_only_and_local_store_sees_replicated_data(make_lync_emulator: Make) -> None:
-    emu = make_lync_emulator(replication=ReplicationSettings(delay_seconds=0.3))
+    clock = FakeClock()
+    settings = ReplicationSettings(delay_seconds=0.3)
+    emu = make_lync_emulator(service=LyncService(clock=clock, replication=settings))
     with RunspacePool(client(emu)) as fe, RunspacePool(client(emu, role="edge")) as edge:
         refused = run(edge, "New-CsHostingProvider", **EXO)
         assert refused.streams.error and error_of(refused).fq_error.startswith("ReadOnlyStore,")
         assert not run(fe, "New-CsHostingProvider", **EXO).streams.error
         assert run(edge, "Get-CsHostingProvider", LocalStore=None).output == []
-        poll(lambda: len(run(edge, "Get-CsHostingProvider", LocalStore=None).output) == 1)
+        clock.advance(0.4)  # past the replication delay
+        assert len(run(edge, "Get-CsHostingProvider", LocalStore=None).output) == 1
 
 
 def _status(pool: RunspacePool, fqdn: str) -> dict[str, Any]:
@@ -167,22 +164,24 @@ def _status(pool: RunspacePool, fqdn: str) -> dict[str, Any]:
 
 
 def test_replication_delay_stale_window_and_broken_replica(make_lync_emulator: Make) -> None:
+    clock = FakeClock()  # the state model's time, advanced by the test: no waiting
     settings = ReplicationSettings(
-        # A stale window wide enough for a busy CI machine to read inside it.
         delay_seconds=1.5,
         stale_window_seconds=0.8,
         broken=frozenset({"edge01.contoso.local"}),
     )
-    emu = make_lync_emulator(replication=settings)
+    emu = make_lync_emulator(service=LyncService(clock=clock, replication=settings))
     with RunspacePool(client(emu)) as fe:
         assert _status(fe, "fe01.contoso.local")["UpToDate"] is True
         broken = _status(fe, "edge01.contoso.local")
         assert broken["UpToDate"] is False and broken["LastStatusReport"] is None
         run(fe, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=True)
-        # Inside the stale window the front end still claims to be up to date.
+        # Inside the stale window the front end still claims to be up to date,
         assert _status(fe, "fe01.contoso.local")["UpToDate"] is True
-        poll(lambda: _status(fe, "fe01.contoso.local")["UpToDate"] is False, timeout=1.5)
-        poll(lambda: _status(fe, "fe01.contoso.local")["UpToDate"] is True)
+        clock.advance(1.0)  # then admits it is behind until the delay has passed,
+        assert _status(fe, "fe01.contoso.local")["UpToDate"] is False
+        clock.advance(0.6)  # and has applied the change after it.
+        assert _status(fe, "fe01.contoso.local")["UpToDate"] is True
         cms = run(fe, "Get-CsManagementStoreReplicationStatus", CentralManagementStoreStatus=None)
         assert cms.output and not cms.streams.error
         assert not run(fe, "Invoke-CsManagementStoreReplication").streams.error
