@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 
 import pytest
@@ -143,14 +142,17 @@ def test_close_sends_terminate_and_pool_keeps_working(pool: RunspacePool) -> Non
 def test_slow_cmdlet_gets_timed_out_receives_then_its_output(
     pool: RunspacePool, fake: FakeService, emu: Emulator
 ) -> None:
-    before = emu.counters.snapshot()["frontend.http_requests"]
-    timer = threading.Timer(0.5, fake.gate.set)
-    timer.start()
-    ps = run(pool, "Slow-Thing")
-    timer.join()
+    before = emu.counters[Counter.HTTP_REQUESTS, "frontend"]
+    ps = PowerShell(pool)
+    ps.add_cmdlet("Slow-Thing")
+    ps.begin_invoke()
+    for _ in range(2):  # one Receive each, answered TimedOut at the 0.2 s cap
+        ps.poll_invoke(timeout=5)
+        assert ps.state == PSInvocationState.RUNNING and not ps.output
+    assert emu.counters[Counter.HTTP_REQUESTS, "frontend"] - before == 3  # Command, 2 Receives
+    fake.gate.set()
+    ps.end_invoke()
     assert [o.adapted_properties["Value"] for o in ps.output] == ["slow"]
-    # Command + at least two Receives that timed out (0.2 s cap) + the final Receive.
-    assert emu.counters.snapshot()["frontend.http_requests"] - before >= 4
 
 
 def test_stop_stops_a_running_pipeline(pool: RunspacePool, fake: FakeService) -> None:
