@@ -166,12 +166,11 @@ def test_a_trigger_change_reruns_the_gate_and_no_change_does_not_wait(
     stack.engine.up([hosting_provider()])
     stack.engine.up([hosting_provider(), gate(stack)])
     stack.emu.audit.clear()
-    started = time.monotonic()
     assert stack.engine.up([hosting_provider(), gate(stack)]).ops == {
         "exo": "same",
         "gate": "same",
     }
-    assert time.monotonic() - started < 1
+    # Not waiting shows in the audit log: the gate did not even read the status.
     assert stack.emu.audit.entries("Get-CsManagementStoreReplicationStatus") == []
     # The harness has no data flow inside one `up`: first the provider changes (the gate still
     # sees its old triggers), then the gate is registered with the new outputs.
