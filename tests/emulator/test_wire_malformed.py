@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pypsrp.exceptions import WSManFaultError
 from pypsrp.powershell import RunspacePool
 
 from lync_emulator.emulator import Emulator
@@ -331,5 +332,6 @@ def test_handler_bug_becomes_internal_error_fault(make_lync_emulator: Make) -> N
         raise RuntimeError("boom")
 
     table.create = broken  # type: ignore[method-assign]
-    with pytest.raises(Exception, match="boom"):
+    with pytest.raises(WSManFaultError, match="boom") as caught:
         RunspacePool(client(emu)).open()
+    assert caught.value.code == 0x80004005  # E_FAIL, as WinRM reports an internal error

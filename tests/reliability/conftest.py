@@ -30,7 +30,7 @@ from lync_provider.resources.base import lync_name
 from lync_provider.settings.logs import LOG_LEVEL_ENV
 from tests.resources.conftest import PROJECT, Stack, stack_config
 from tests.resources.scenarios import EXCHANGE_ONLINE
-from tests.support.engine import Declaration, Engine, ProviderProcess, declare
+from tests.support.engine import Declaration, Engine, ProviderError, ProviderProcess, declare
 
 USERS = ["sip:alice@contoso.com", "sip:bob@contoso.com"]
 
@@ -94,7 +94,7 @@ class Rig:
 
     def failure(self, call: Callable[[], object]) -> str:
         """Run ``call``, which must fail; its error text (kept for the scan)."""
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(ProviderError) as caught:
             call()
         text = str(caught.value)
         self.errors.append(text)

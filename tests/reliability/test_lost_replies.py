@@ -88,7 +88,8 @@ def test_a_takeover_whose_write_stayed_unknown_keeps_the_true_prior_value(rig: R
         AccessEdgeConfig, "edge", AccessEdgeConfigProvider(), {"allow_federated_users": True}
     )
     stack.emu.faults.drop_reply_after("Set-CsAccessEdgeConfiguration", outage_s=60)
-    rig.failure(lambda: stack.engine.up([edge]))
+    text = rig.failure(lambda: stack.engine.up([edge]))
+    assert "Set-CsAccessEdgeConfiguration" in text and "pulumi refresh" in text
     stack.emu.faults.end_outage()
     [settings] = stack.emu.run_cmdlet("Get-CsAccessEdgeConfiguration")
     assert settings.properties["AllowFederatedUsers"] is True  # the lost write took effect
