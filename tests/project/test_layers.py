@@ -34,15 +34,26 @@ def layer_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def imported(path: Path) -> list[str]:
+def imported(path: Path, package: tuple[str, ...]) -> list[str]:
+    """The absolute names ``path`` imports; ``package`` is its package, for relative ones
+    (``from ..resources import x`` in ``lync_provider.remoting`` is ``lync_provider.resources``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: list[str] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            if node.module:
+                names.append(".".join([*base, node.module]))
+            else:  # from .. import resources: each name is a module of the base package
+                names += [".".join([*base, alias.name]) for alias in node.names]
         elif isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
     return [name for name in names if name.split(".")[0] == "lync_provider"]
+
+
+def package_of(path: Path) -> tuple[str, ...]:
+    """``lync_provider/remoting/session.py`` → ``("lync_provider", "remoting")``."""
+    return path.relative_to(PACKAGE.parent).parts[:-1]
 
 
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.stem not in TOPS or p.parent != PACKAGE)
@@ -58,7 +69,7 @@ def test_every_module_is_in_a_layer() -> None:
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_point_downward(path: Path) -> None:
     own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
-    for module in imported(path):
+    for module in imported(path, package_of(path)):
         target = layer_of(module)
         assert target, f"{path.name} imports the package root ({module}), which is the top"
         assert LAYERS.index(target) <= LAYERS.index(own), (
@@ -69,6 +80,12 @@ def test_imports_point_downward(path: Path) -> None:
 def test_the_check_catches_an_upward_import(tmp_path: Path) -> None:
     """The rule itself: a remoting module importing a resource would be reported."""
     upward = tmp_path / "bad.py"
-    upward.write_text("from lync_provider.resources.base import LyncProvider\n", encoding="utf-8")
-    [module] = imported(upward)
-    assert LAYERS.index(layer_of(module)) > LAYERS.index("remoting")
+    upward.write_text(
+        "from lync_provider.resources.base import LyncProvider\n"
+        "from ..resources.base import LyncProvider\n"
+        "from .. import resources\n",
+        encoding="utf-8",
+    )
+    modules = imported(upward, ("lync_provider", "remoting"))
+    assert modules == ["lync_provider.resources.base"] * 2 + ["lync_provider.resources"]
+    assert all(LAYERS.index(layer_of(m)) > LAYERS.index("remoting") for m in modules)
