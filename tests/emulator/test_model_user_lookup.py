@@ -179,7 +179,14 @@ def _change(data: st.DataObject, docs: Docs) -> None:
         del docs[key]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized, like the check properties: every run tries the same examples, so CI cannot
+# pass or fail by the luck of the draw or by what a local example database remembers.
+@settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(people=st.lists(st.tuples(_logon, _display), max_size=8), data=st.data())
 def test_property_lookup_equals_scan_through_changes(
     people: list[tuple[str, str]], data: st.DataObject
