@@ -287,6 +287,7 @@ class WSManHTTPServer(ThreadingHTTPServer):
         self.timeout_s = timeout_s
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self._closing = False
         if tls is not None:
             self.socket = tls.wrap_socket(
                 self.socket, server_side=True, do_handshake_on_connect=False
@@ -298,8 +299,14 @@ class WSManHTTPServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def track(self, sock: socket.socket, *, add: bool) -> None:
+        """Remember an open connection so :meth:`stop` can cut it; one accepted just before
+        ``stop`` (its thread still in the TLS handshake) is cut as soon as it registers,
+        instead of serving on after the server it belonged to has gone."""
         with self._open_lock:
-            if add:
+            if add and self._closing:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            elif add:
                 self._open.add(sock)
             else:
                 self._open.discard(sock)
@@ -323,6 +330,7 @@ class WSManHTTPServer(ThreadingHTTPServer):
             self._thread = None
         self.server_close()
         with self._open_lock:
+            self._closing = True
             sockets = list(self._open)
         for sock in sockets:
             with contextlib.suppress(OSError):  # already closed by the client

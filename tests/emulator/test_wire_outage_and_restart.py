@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pypsrp.exceptions import WinRMTransportError, WSManFaultError
 from pypsrp.powershell import RunspacePool
 
 from lync_emulator.emulator import Emulator
+from lync_emulator.invocation import Role
 from lync_emulator.replication import ReplicationSettings
 
 from .conftest import FABRIKAM, client, run
@@ -101,3 +103,16 @@ def test_only_a_running_emulator_restarts(emu: Emulator) -> None:
     emu.stop()
     with pytest.raises(RuntimeError, match="running"):
         emu.restart()
+
+
+def test_a_connection_registered_after_stop_is_cut_at_once(make_lync_emulator: Make) -> None:
+    """A connection accepted just before stop() whose thread registers it afterwards (the
+    TLS handshake runs first) must not serve on against the stopped server."""
+    emu = make_lync_emulator()
+    server = emu._servers[Role.FRONTEND]
+    server.stop()
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        server.track(theirs, add=True)
+        ours.settimeout(5)  # a connection left open would block here; fail instead
+        assert ours.recv(1) == b""  # the other end was shut down: end of stream
