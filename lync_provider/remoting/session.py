@@ -113,7 +113,6 @@ _ERROR_CATEGORIES = [
     "NotEnabled",
 ]
 
-# What pypsrp raises on a message it cannot parse (invalid XML, a fragment of the wrong type).
 # pypsrp's WSMan() re-registers its namespace prefixes in ElementTree's process-wide map
 # every time it is built, and ElementTree.register_namespace deletes then re-adds each entry:
 # two pools opening at once on two threads (the engine's first four calls do exactly that)
@@ -121,6 +120,7 @@ _ERROR_CATEGORIES = [
 # the user as an unreadable reply. Building one at a time costs microseconds.
 _WSMAN_CONSTRUCTION = threading.Lock()
 
+# What pypsrp raises on a message it cannot parse (invalid XML, a fragment of the wrong type).
 _PARSE_FAILURES = (
     ElementTree.ParseError,
     AttributeError,
