@@ -21,7 +21,17 @@ from lync_provider.settings.connections import NAMESPACE
 
 
 class LyncResource(Resource):
-    """Base of the Lync dynamic resources."""
+    """Base of the Lync dynamic resources.
+
+    Each is registered with ``delete_before_replace=True`` unless the program says
+    otherwise. A Lync object is keyed by its identity on the server, so two resources cannot
+    hold it at once: created first, a replacement would find the old object there (refused
+    as a duplicate, or adopted and then removed by the old resource's delete; a singleton or
+    an assignment would take over and then be given back its prior values). The providers'
+    ``diff`` can ask for delete-first itself, but the engine does not call ``diff`` for
+    ``pulumi up --replace`` or ``replace_on_changes`` (pulumi/pulumi#9924): only the
+    resource option is seen there.
+    """
 
     args_type: ClassVar[type[Any]]
     provider_type: ClassVar[type[LyncProvider]]
@@ -41,6 +51,8 @@ class LyncResource(Resource):
         props = {k: v for k, v in given.items() if v is not None}
         for name in self.extra_outputs:
             props.setdefault(name, None)
+        delete_first = pulumi.ResourceOptions(delete_before_replace=True)
+        opts = pulumi.ResourceOptions.merge(delete_first, opts)
         super().__init__(self.provider_type(), resource_name, props, opts)
         self._warn_about_retired(props)
 

@@ -35,6 +35,7 @@ class Registration:
     urn: str
     inputs: dict[str, Any]
     dependencies: list[str]
+    delete_before_replace: bool
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -54,6 +55,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     urn=response.urn,
                     inputs=rpc.deserialize_properties(request.object, keep_internal=True),
                     dependencies=list(request.dependencies),
+                    delete_before_replace=request.deleteBeforeReplace,
                 )
             )
         return response

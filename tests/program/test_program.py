@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+import pulumi
 import pytest
 
 from lync_provider import (
@@ -140,6 +141,21 @@ def test_config_mistakes_stop_the_program_naming_each_key() -> None:
     assert "lync:edgeUrl: missing" in text
     assert "lync:policyUsers: users can only be granted a tag policy" in text
     assert "lync:serverVersion: '2016' is not a server version" in text
+
+
+def test_lync_resources_are_replaced_delete_first_unless_the_program_says_otherwise() -> None:
+    monitor = program(policyIdentity="tag:OWA", policyUsers=["alice@contoso.com"])
+    for typ in (*CONFIG_TYPES, "ExternalAccessPolicyAssignment"):
+        assert monitor.one(f":{typ}").delete_before_replace is True, typ
+
+    def explicit() -> None:
+        HostingProvider(
+            "hp",
+            HostingProviderArgs(identity="x", proxy_fqdn="a.b.c", enabled=True),
+            opts=pulumi.ResourceOptions(delete_before_replace=False, protect=True),
+        )
+
+    assert run_program({}, program=explicit).one(":HostingProvider").delete_before_replace is False
 
 
 def test_args_classes_accept_outputs_of_other_resources() -> None:
