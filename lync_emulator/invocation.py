@@ -85,6 +85,11 @@ class ErrorInfo:
     category: str
     target: str | None = None
     exception_type: str = "System.Management.Automation.RuntimeException"
+    # ErrorCategoryInfo.Activity: "by default, the name of the cmdlet" that wrote the record
+    # (learn.microsoft.com, System.Management.Automation.ErrorCategoryInfo.Activity), so in a
+    # pipeline of several statements it says which one failed. Empty: the front uses the
+    # pipeline's first command.
+    activity: str = ""
 
 
 @dataclass

@@ -437,12 +437,17 @@ def _write(pipe: ServerPipeline, result: InvocationResult, activity: str) -> Non
         pipe.write_warning(warning)
     for error in result.errors:
         # Not pipe.write_error: it rebuilds the record, losing its escaped ToString.
-        pipe.prepare_message(error_record(error, activity), PSRPMessageType.ErrorRecord)
+        pipe.prepare_message(
+            error_record(error, error.activity or activity), PSRPMessageType.ErrorRecord
+        )
     if result.terminating is None:
         pipe.complete()
     else:
         # psrpcore 0.3.1 has no public way to fail a pipeline (notes, pitfall 12).
-        pipe._change_state(PSInvocationState.Failed, error_record(result.terminating, activity))
+        failed = result.terminating
+        pipe._change_state(
+            PSInvocationState.Failed, error_record(failed, failed.activity or activity)
+        )
 
 
 def _uuid(text: str) -> uuid.UUID:

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +310,10 @@ class LyncService:
                 errors.append(info)
         if bound is not None:
             terminating, errors, warnings = _apply_preferences(bound, terminating, errors, warnings)
+        activity = cmdlet.name if cmdlet else statement.command
+        errors = [replace(e, activity=e.activity or activity) for e in errors]
+        if terminating is not None:
+            terminating = replace(terminating, activity=terminating.activity or activity)
         result.errors.extend(errors)
         result.warnings.extend(warnings)
         result.terminating = terminating

@@ -232,3 +232,18 @@ def test_the_nth_write_fails_unapplied_and_reads_do_not_count(
     assert failed.had_errors and error_of(failed).fq_error.startswith("InjectedFault,")
     assert props(run(fe, "Get-CsAccessEdgeConfiguration"))["AllowFederatedUsers"] is True
     assert not run(fe, "Set-CsAccessEdgeConfiguration", AllowFederatedUsers=False).had_errors
+
+
+def test_an_error_names_the_statement_that_wrote_it(fe: RunspacePool) -> None:
+    """ErrorCategoryInfo.Activity is, by default, the name of the cmdlet that wrote the
+    record; in a pipeline of several statements it tells which one failed."""
+    ps = PowerShell(fe)
+    ps.add_cmdlet("Get-CsAccessEdgeConfiguration")
+    ps.add_statement()
+    ps.add_cmdlet("Get-CsHostingProvider").add_parameter("Identity", "nobody")
+    ps.add_statement()
+    ps.add_cmdlet("Grant-CsExternalAccessPolicy").add_parameter("Identity", "alice@contoso.com")
+    ps.invoke()
+    not_found, unbound = ps.streams.error
+    assert not_found.activity == "Get-CsHostingProvider"
+    assert unbound.activity == "Grant-CsExternalAccessPolicy"  # PolicyName is mandatory
