@@ -68,7 +68,10 @@ class LyncRemotingError(Exception):
     def _render(self) -> str:
         where = f"{self.command} on {self.endpoint}" if self.command else self.endpoint
         lines = [f"{self.summary}: {where}"]
-        lines += [f"  server said: {err.render()}" for err in self.server_errors]
+        lines += [
+            f"  server {'also ' if n else ''}said: {err.render()}"
+            for n, err in enumerate(self.server_errors)
+        ]
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)

@@ -482,12 +482,15 @@ class LyncSession:
             if not errors:
                 errors = (ServerError("the pipeline failed without an error record"),)
             # pypsrp appends the error that stopped a failed pipeline last.
-            stopping = errors[-1] if ps.had_errors else errors[0]
+            at = len(errors) - 1 if ps.had_errors else 0
+            stopping = errors[at]
             refused = classify(stopping)(
                 "Lync refused the command",
                 endpoint=self.settings.display_url,
-                command=_failing_call(calls, ps.streams.error),
-                server_errors=errors,
+                command=_failing_call(calls, [ps.streams.error[at]]),
+                # The error that stopped it first: a not-found from an earlier Get- (the
+                # existence check before a New-) is the pipeline's, not the cause.
+                server_errors=(stopping, *errors[:at], *errors[at + 1 :]),
             )
             if ps.had_errors:
                 refused.output = tuple(to_record(obj) for obj in ps.output)
@@ -573,11 +576,15 @@ def _render(calls: Sequence[CmdletCall]) -> str:
 
 
 def _failing_call(calls: Sequence[CmdletCall], records: Sequence[Any]) -> str:
-    """The statement the first error came from, when the server says which: by the error's
-    target (the identity a batch statement named), else by its command name."""
+    """The statement the first of ``records`` came from, when the server says which: by the
+    error's target (the identity a batch statement named), else by the command that wrote
+    it (CommandInfo_Name when the server sends invocation details; ErrorCategory_Activity,
+    by default the cmdlet's name, always)."""
     for record in records:
         target = str(getattr(record, "target_name", None) or "").casefold()
-        name = (getattr(record, "command_name", None) or "").lower()
+        name = (
+            getattr(record, "command_name", None) or getattr(record, "activity", None) or ""
+        ).lower()
         named = [call for call in calls if call.cmdlet.lower() == name]
         for call in named:
             if target and str(call.parameters.get("Identity", "")).casefold() == target:

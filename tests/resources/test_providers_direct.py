@@ -358,3 +358,24 @@ def test_a_configured_provider_pickles_without_its_connections(
     restored = dill.loads(pickled)  # noqa: S301 - pickled by this test
     assert type(restored) is HostingProviderProvider
     assert "_connections" not in vars(restored)
+
+
+def test_a_refused_create_names_the_refused_cmdlet_and_its_error_first(
+    configured: Make, lync_emulator: Emulator
+) -> None:
+    """A create sends the existence check and the New- in one pipeline; when the New- is
+    refused, the message names it, and the expected not-found of the check comes after."""
+    lync_emulator.run_cmdlet(
+        "Set-CsAccessEdgeConfiguration", UseDefaultRouting=True, DefaultRouteFqdn="sip.isp.example"
+    )
+    provider = configured(HostingProviderProvider)
+    with pytest.raises(LyncResourceError) as caught:
+        provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+    text = str(caught.value)
+    lines = text.splitlines()
+    [command_line] = [line for line in lines if "Lync refused the command" in line]
+    assert "New-CsHostingProvider -Identity 'Exchange Online'" in command_line
+    assert "Get-CsManagementStoreReplicationStatus" not in command_line
+    said = [line.strip() for line in lines if "said:" in line]
+    assert said[0].startswith("server said:") and "HostingProviderRequiresDnsSrvRouting" in said[0]
+    assert all(line.startswith("server also said:") for line in said[1:])
