@@ -10,16 +10,27 @@ someone asked for them on purpose.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 AuthMethod = Literal["negotiate", "ntlm", "kerberos", "credssp", "basic"]
 Encryption = Literal["auto", "always", "never"]
 
 DEFAULT_CONFIGURATION_NAME = "Microsoft.PowerShell"
+
+# Methods whose library pypsrp imports only when used (its optional extras): the module,
+# and how to install it.
+_AUTH_LIBRARIES = {
+    "credssp": ("requests_credssp", "pip install 'pypsrp[credssp]'"),
+    "kerberos": (
+        "gssapi",
+        "pip install 'pypsrp[kerberos]', which builds against the system's Kerberos libraries",
+    ),
+}
 
 
 class EndpointSettings(BaseModel):
@@ -73,6 +84,20 @@ class EndpointSettings(BaseModel):
         le=1000,
         description="statements per pipeline when one operation reads or grants many users",
     )
+
+    @field_validator("auth")
+    @classmethod
+    def _library_installed(cls, auth: str) -> str:
+        """Refuse a method whose library is missing now, not as an ImportError traceback at
+        the first connection."""
+        if auth in _AUTH_LIBRARIES:
+            module, install = _AUTH_LIBRARIES[auth]
+            if find_spec(module) is None:
+                raise ValueError(
+                    f"{auth} needs the Python package {module}, which is not installed: "
+                    f"{install}; or use negotiate, which works without it (over NTLM)"
+                )
+        return auth
 
     @model_validator(mode="after")
     def _check(self) -> EndpointSettings:

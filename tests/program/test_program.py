@@ -15,6 +15,7 @@ from lync_provider import (
     HostingProvider,
     HostingProviderArgs,
 )
+from lync_provider.settings import endpoint
 from lync_provider.settings.connections import load_connections, lookup_from
 from tests.program.mocks import RecordingMonitor, run_program
 
@@ -194,6 +195,25 @@ def test_a_bad_auth_is_reported_under_its_own_key(key: str, url_key: str) -> Non
     text = str(caught.value)
     assert f"lync:{key}: Input should be 'negotiate'" in text
     assert f"lync:{url_key}" not in text
+
+
+@pytest.mark.parametrize(
+    ("auth", "package"), [("kerberos", "gssapi"), ("credssp", "requests_credssp")]
+)
+def test_an_auth_whose_library_is_missing_is_a_config_error_under_its_key(
+    auth: str, package: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pypsrp imports these libraries only at the first connection; without them that was an
+    ImportError traceback naming no key."""
+    missing = {package}
+    monkeypatch.setattr(endpoint, "find_spec", lambda name: None if name in missing else object())
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program({**BASE, "lync:edgeAuth": auth})
+    text = str(caught.value)
+    assert f"lync:edgeAuth: {auth} needs the Python package {package}" in text
+    assert "pypsrp[" in text and "lync:edgeUrl" not in text
+    missing.clear()  # installed, the same stack is accepted
+    run_program({**BASE, "lync:edgeAuth": auth})
 
 
 def test_a_bad_timeout_names_its_key() -> None:
