@@ -150,13 +150,19 @@ class ConnectionFailedError(LyncRemotingError):
     """The call could not be carried to the server or back."""
 
 
+def credentials_hint(username: str, password: str, auth: str) -> str:
+    """What to check when the server refuses the credentials, naming the config keys they
+    came from (the Edge has keys of its own)."""
+    return (
+        f"check {username} / {password} (DOMAIN\\user for NTLM), the auth method ({auth}), "
+        "and that the account may use remote PowerShell"
+    )
+
+
 class AuthenticationFailedError(ConnectionFailedError):
     """The server refused the credentials (HTTP 401)."""
 
-    default_hint = (
-        "check lync:username / lync:password (DOMAIN\\user for NTLM), the auth method "
-        "(lync:auth), and that the account may use remote PowerShell"
-    )
+    default_hint = credentials_hint("lync:username", "lync:password", "lync:auth")
 
 
 class CertificateValidationError(ConnectionFailedError):

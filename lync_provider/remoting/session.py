@@ -22,6 +22,7 @@ import atexit
 import hashlib
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,7 @@ from lync_provider.remoting.errors import (
     UnreadableReplyError,
     WriteOutcomeUnknownError,
     classify,
+    credentials_hint,
 )
 from lync_provider.remoting.redaction import SECRET_WINDOW
 from lync_provider.remoting.results import to_record
@@ -509,13 +511,28 @@ class LyncSession:
         except (requests.exceptions.RequestException, WinRMError, OSError) as err:
             self._discard_pool(graceful=False)
             error_type, summary = self._classify(err)
+            keys = self.settings.credential_keys
+            hint = _specific_hint(err)
+            if error_type is AuthenticationFailedError and keys is not None:
+                hint = credentials_hint(*keys)
             raise error_type(
                 summary,
                 endpoint=self.settings.display_url,
                 command=_render(calls),
-                hint=_specific_hint(err),
+                hint=hint,
             ) from err
         except _PARSE_FAILURES as err:
+            offered = _offered_method(err)
+            if offered is not None:
+                self._discard_pool(graceful=False)
+                keys = self.settings.credential_keys
+                auth_key = keys[2] if keys else "lync:auth"
+                raise AuthenticationFailedError(
+                    f"The server does not take auth={self.settings.auth}; it asked for {offered}",
+                    endpoint=self.settings.display_url,
+                    command=_render(calls),
+                    hint=f"set {auth_key} to negotiate (which also does NTLM) or to ntlm",
+                ) from err
             # pypsrp met a message it cannot read; its own exception says nothing a person
             # can act on (e.g. "'str' object has no attribute 'MESSAGE_TYPE'").
             log.debug("unparseable reply from %s", self.settings.display_url, exc_info=True)
@@ -632,6 +649,16 @@ _STATUS_HINTS = {
         "on an Edge, that the WinRM service is running"
     ),
 }
+
+
+# pypsrp's Negotiate/NTLM/Kerberos handler, when the server's 401 names another method.
+_METHOD_REFUSED = re.compile(r"^Server responded with the auth protocol '([^']+)'")
+
+
+def _offered_method(err: BaseException) -> str | None:
+    """The method the server asked for, when ``err`` is pypsrp refusing it (a ValueError)."""
+    found = _METHOD_REFUSED.match(str(err)) if isinstance(err, ValueError) else None
+    return found.group(1) if found else None
 
 
 def _specific_hint(err: BaseException) -> str | None:

@@ -121,6 +121,7 @@ def _endpoint(
         "username": username,
         "password": password,
         "encryption": str(get("encryption") or "auto").lower(),
+        "credential_keys": tuple(f"{NAMESPACE}:{k}" for k in (user_key, password_key, auth_key)),
     }
     if get("caBundle"):
         bundle = Path(str(get("caBundle"))).expanduser()

@@ -84,6 +84,10 @@ class EndpointSettings(BaseModel):
         le=1000,
         description="statements per pipeline when one operation reads or grants many users",
     )
+    credential_keys: tuple[str, str, str] | None = Field(
+        default=None,
+        description="the stack config keys of the username, password and auth, for messages",
+    )
 
     @field_validator("auth")
     @classmethod

@@ -38,6 +38,8 @@ from lync_provider.remoting import (
     session_for,
 )
 from lync_provider.remoting import session as session_module
+from lync_provider.settings import endpoint
+from lync_provider.settings.connections import load_connections, lookup_from
 from tests.provider.helpers import edge_settings, frontend_settings, settings_for_url
 
 HOSTILE = [
@@ -605,3 +607,38 @@ def test_concurrent_calls_run_in_parallel_on_pools_opened_only_when_needed(
     assert 1.2 <= elapsed < 6 * 0.6
     session.close()
     assert session.pools_open == 0
+
+
+def test_a_refused_edge_password_names_the_edge_keys(lync_emulator: Emulator) -> None:
+    """The Edge has credential keys of its own; the hint names the ones that were used."""
+    assert lync_emulator.edge_url is not None
+    get = lookup_from(
+        {
+            "lync:frontEndUrl": lync_emulator.frontend_url,
+            "lync:edgeUrl": lync_emulator.edge_url,
+            "lync:auth": "basic",
+            "lync:encryption": "never",
+            "lync:username": lync_emulator.username,
+            "lync:password": lync_emulator.password,
+            "lync:edgePassword": "not-the-password",
+        }
+    )
+    edge = load_connections(get).require_edge()
+    with pytest.raises(AuthenticationFailedError) as caught:
+        LyncSession(edge).read(CmdletCall("Get-CsHostingProvider", {"LocalStore": SWITCH}))
+    assert caught.value.hint.startswith("check lync:edgeUsername / lync:edgePassword")
+    assert "(lync:edgeAuth)" in caught.value.hint
+
+
+def test_a_method_the_server_does_not_offer_is_an_auth_error_naming_the_key(
+    make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kerberos asked of a server that offers only NTLM: pypsrp refuses with a ValueError
+    before any token is made, which is about the method, not an unreadable reply."""
+    monkeypatch.setattr(endpoint, "find_spec", lambda name: object())  # as if gssapi were there
+    emu = make_lync_emulator(auth="ntlm")
+    settings = frontend_settings(emu, auth="kerberos", credential_keys=("u", "p", "lync:auth"))
+    with pytest.raises(AuthenticationFailedError) as caught:
+        LyncSession(settings).read(CmdletCall("Get-CsUser"))
+    assert "does not take auth=kerberos; it asked for NTLM" in caught.value.summary
+    assert caught.value.hint == "set lync:auth to negotiate (which also does NTLM) or to ntlm"
