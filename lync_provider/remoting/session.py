@@ -414,7 +414,7 @@ class LyncSession:
         if self._pool is not None:
             return self._pool
         s = self.settings
-        receive = max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(s.operation_timeout)))
+        receive, read_timeout = _timeouts(s)
         verify: bool | str = str(s.ca_bundle) if s.ca_bundle else s.verify_certificate
         with self._translated(calls):
             with _WSMAN_CONSTRUCTION:
@@ -429,7 +429,7 @@ class LyncSession:
                     password=s.password.get_secret_value() if s.password else None,
                     cert_validation=verify,  # type: ignore[arg-type]  # pypsrp takes a CA path too
                     connection_timeout=math.ceil(s.connect_timeout),
-                    read_timeout=receive + math.ceil(s.connect_timeout),
+                    read_timeout=read_timeout,
                     operation_timeout=receive,
                 )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
@@ -549,8 +549,14 @@ class LyncSession:
             return AuthenticationFailedError, "The server refused the credentials"
         if isinstance(err, requests.exceptions.SSLError):
             return CertificateValidationError, f"TLS failed: {_first_line(err)}"
+        if isinstance(err, requests.exceptions.ConnectTimeout):
+            return OperationTimeoutError, (
+                f"Could not connect within {self.settings.connect_timeout:g} s"
+            )
         if isinstance(err, requests.exceptions.Timeout):
-            return OperationTimeoutError, f"No answer within {self.settings.connect_timeout:g} s"
+            return OperationTimeoutError, (
+                f"Connected, but no answer within {_timeouts(self.settings)[1]} s"
+            )
         return TransportError, _describe(err)
 
     def _raise_transport(
@@ -661,9 +667,27 @@ def _offered_method(err: BaseException) -> str | None:
     return found.group(1) if found else None
 
 
+def _timeouts(settings: EndpointSettings) -> tuple[int, int]:
+    """Seconds a Receive may wait on the server (WS-Man OperationTimeout), and an HTTP
+    request for its answer (that, plus the time to connect)."""
+    receive = max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(settings.operation_timeout)))
+    return receive, receive + math.ceil(settings.connect_timeout)
+
+
 def _specific_hint(err: BaseException) -> str | None:
     """A hint for the failures whose cause the transport's default hint would miss; None
     keeps the error type's own."""
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return (
+            "nothing took the connection: check the host name, the port and the firewall; "
+            "on a slow network raise lync:connectTimeout"
+        )
+    if isinstance(err, requests.exceptions.ReadTimeout):
+        return (
+            "something at this address took the connection but did not answer as WinRM "
+            "does: check the URL's port and path; if the server is only slow, raise "
+            "lync:operationTimeout"
+        )
     if isinstance(err, WinRMTransportError):
         return _STATUS_HINTS.get(err.code)
     if isinstance(err, requests.exceptions.SSLError) and "WRONG_VERSION_NUMBER" in str(err):

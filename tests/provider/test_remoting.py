@@ -182,6 +182,21 @@ def test_a_refusal_of_no_known_kind_still_says_where_to_see_the_whole_record(
     assert "hint:" in str(caught.value) and "$Error[0] | Format-List * -Force" in str(caught.value)
 
 
+def test_a_host_that_never_takes_the_connection_is_a_connect_timeout() -> None:
+    """A listener whose accept queue is full drops new connections' SYNs, as a firewall
+    that drops packets would: the connect itself times out."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # room for one connection, which the filler takes
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            s = LyncSession(settings_for_url(f"http://127.0.0.1:{port}/x", connect_timeout=1))
+            with pytest.raises(OperationTimeoutError) as caught:
+                s.read(CmdletCall("Get-CsUser"))
+    assert caught.value.summary == "Could not connect within 1 s"
+    assert "firewall" in caught.value.hint and "lync:connectTimeout" in caught.value.hint
+
+
 def test_silent_host_times_out_within_the_connect_timeout() -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -189,9 +204,11 @@ def test_silent_host_times_out_within_the_connect_timeout() -> None:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/OcsPowershell"
         s = LyncSession(settings_for_url(url, connect_timeout=1))
         started = time.monotonic()
-        with pytest.raises(OperationTimeoutError):
+        with pytest.raises(OperationTimeoutError) as caught:
             s.read(CmdletCall("Get-CsUser"))
         assert time.monotonic() - started < 1 + 1 + 2  # read timeout = receive + connect
+    assert caught.value.summary == "Connected, but no answer within 2 s"  # 1 receive + 1 connect
+    assert "lync:operationTimeout" in caught.value.hint
 
 
 def test_eight_threads_share_at_most_max_pools_pools(lync_emulator: Emulator) -> None:

@@ -64,5 +64,7 @@ def test_a_name_that_does_not_resolve_is_a_connection_error(rig: Rig) -> None:
 def test_a_server_that_accepts_and_never_answers_is_bounded(rig: Rig) -> None:
     with BlackHole() as hole:
         text, elapsed = timed_failure(rig, {"lync:frontEndUrl": f"{hole.url}/OcsPowershell"})
-    assert "No answer within" in text and "HostingProvider" in text
+    # The wait is a Receive's (operationTimeout 2 s) plus the connect time (1 s).
+    assert "Connected, but no answer within 3 s" in text and "HostingProvider" in text
+    assert "did not answer as WinRM does" in text and "port and path" in text
     assert elapsed < 1 + 2 + 5
