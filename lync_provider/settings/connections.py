@@ -173,6 +173,10 @@ _FIELD_KEYS = {
     "batch_size": "batchSize",
     "connect_timeout": "connectTimeout",
     "operation_timeout": "operationTimeout",
+    "encryption": "encryption",
+    "ca_bundle": "caBundle",
+    "verify_certificate": "skipCertificateValidation",
+    "import_module": "importModule",
 }
 
 

@@ -222,6 +222,14 @@ def test_a_bad_timeout_names_its_key() -> None:
     assert "lync:frontEndUrl" not in str(err.value)
 
 
+def test_a_bad_encryption_names_its_own_key() -> None:
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program({**BASE, "lync:encryption": "off"})
+    text = str(caught.value)
+    assert "lync:encryption: Input should be 'auto', 'always' or 'never'" in text
+    assert "lync:frontEndUrl" not in text
+
+
 @pytest.mark.parametrize(("version", "warned"), [("2019", True), ("SE", True), ("2015", False)])
 def test_the_program_warns_where_preview_shows_it_when_xmpp_is_gone(
     caplog: pytest.LogCaptureFixture, version: str, warned: bool
