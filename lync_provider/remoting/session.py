@@ -23,6 +23,7 @@ import hashlib
 import logging
 import math
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -557,7 +558,7 @@ class LyncSession:
             return OperationTimeoutError, (
                 f"Connected, but no answer within {_timeouts(self.settings)[1]} s"
             )
-        return TransportError, _describe(err)
+        return TransportError, _describe(err, self.settings)
 
     def _raise_transport(
         self, calls: Sequence[CmdletCall], summary: str, cause: BaseException
@@ -632,14 +633,41 @@ def _server_error(record: Any) -> ServerError:
     )
 
 
-def _describe(err: BaseException) -> str:
+def _describe(err: BaseException, settings: EndpointSettings) -> str:
     if isinstance(err, WSManFaultError):
         return f"WS-Management fault {err.code}: {err.reason or err.message}"
     if isinstance(err, WinRMTransportError):
         return f"HTTP {err.code} from the server"
     if isinstance(err, requests.exceptions.ConnectionError):
-        return f"Could not connect: {_first_line(err)}"
+        return f"Could not connect: {_why_not_connected(err, settings)}"
     return f"{type(err).__name__}: {_first_line(err)}"
+
+
+def _socket_error(err: BaseException) -> OSError | None:
+    """The operating system's error under a requests/urllib3 one, if there is one."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause
+        reason = getattr(cause, "reason", None)  # urllib3's MaxRetryError holds its cause
+        if isinstance(reason, BaseException):
+            cause = reason
+        else:
+            cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _why_not_connected(err: requests.exceptions.ConnectionError, s: EndpointSettings) -> str:
+    """The socket's reason, in a person's words, rather than urllib3's retry wrapper
+    ("HTTPConnectionPool(...): Max retries exceeded ... NewConnectionError(<object at 0x..>")."""
+    cause = _socket_error(err)
+    if isinstance(cause, socket.gaierror):
+        return f"the name {s.hostname} does not resolve ({cause.strerror})"
+    if isinstance(cause, ConnectionRefusedError):
+        return f"{s.hostname} refused the connection on port {s.effective_port}"
+    if cause is not None:
+        return f"{s.hostname}:{s.effective_port}: {cause.strerror}"
+    return _first_line(err)
 
 
 # What usually fixes an HTTP status, where it says more than the transport's default hint.
@@ -690,6 +718,18 @@ def _specific_hint(err: BaseException) -> str | None:
         )
     if isinstance(err, WinRMTransportError):
         return _STATUS_HINTS.get(err.code)
+    cause = _socket_error(err)
+    if isinstance(cause, socket.gaierror):
+        return (
+            "check the host name in the URL: it must be a name DNS knows from this machine "
+            "(a pool's or Edge's FQDN), or an address"
+        )
+    if isinstance(cause, ConnectionRefusedError):
+        return (
+            "nothing listens on that port: a front end serves OcsPowershell on 443, an Edge's "
+            "WinRM listens on 5986 (HTTPS) or 5985 (HTTP); check the port and that the "
+            "service is running"
+        )
     if isinstance(err, requests.exceptions.SSLError) and "WRONG_VERSION_NUMBER" in str(err):
         return (
             "the server did not answer in TLS: this is an https:// URL on a port that speaks "
