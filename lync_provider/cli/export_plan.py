@@ -40,7 +40,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 
 from lync_provider.lync.identities import IdentityError, canonical_policy_identity, policy_scope
 from lync_provider.lync.versions import ServerVersion
-from lync_provider.remoting import Records
+from lync_provider.remoting import Records, quoted
 from lync_provider.resources import (
     AccessEdgeConfig,
     ExternalAccessPolicy,
@@ -310,7 +310,7 @@ def _assignment(
     notes = []
     grantable = sorted((user for user in users if "*" not in user), key=str.casefold)
     for user in sorted(set(users) - set(grantable)):
-        notes.append(f"{user!r} is not listed: a name with a wildcard names many users")
+        notes.append(f"{quoted(user)} is not listed: a name with a wildcard names many users")
     provider = _checker(ExternalAccessPolicyAssignment, version)
     inputs, _ = _accepted(provider, {"policy_name": policy.identity, "users": grantable})
     source = Source("Get-CsUser", "Filter", tag.removeprefix("Tag:"))

@@ -4,7 +4,14 @@ The only layer that talks to pypsrp. Everything above it builds :class:`CmdletCa
 and gets plain dicts back, or one of the typed errors.
 """
 
-from lync_provider.remoting.commands import SWITCH, CmdletCall, ParameterValue, Secret, Switch
+from lync_provider.remoting.commands import (
+    SWITCH,
+    CmdletCall,
+    ParameterValue,
+    Secret,
+    Switch,
+    quoted,
+)
 from lync_provider.remoting.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -60,6 +67,7 @@ __all__ = [
     "UnreadableReplyError",
     "WriteOutcomeUnknownError",
     "close_all_sessions",
+    "quoted",
     "session_for",
     "to_datetime",
 ]

@@ -108,6 +108,19 @@ def _check_value(cmdlet: str, name: str, value: ParameterValue) -> None:
     raise TypeError(f"{cmdlet} -{name}: unsupported value type {type(value).__name__}")
 
 
+def quoted(text: str) -> str:
+    """``text`` as a PowerShell single-quoted string: what an administrator would type,
+    backslashes as they are (``'CONTOSO\\ghost'``, where Python's repr doubles them).
+
+    Text holding a character a terminal would not show as itself (a control character, a
+    right-to-left override) is shown as Python's repr instead, escapes visible, so that
+    nothing in a message hides or reorders what surrounds it.
+    """
+    if not text.isprintable():
+        return repr(text)
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _show(value: ParameterValue) -> str:
     if isinstance(value, Secret):
         return REDACTED
@@ -118,6 +131,6 @@ def _show(value: ParameterValue) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return quoted(value)
     assert not isinstance(value, Switch)
     return ",".join(_show(item) for item in value)

@@ -60,6 +60,7 @@ from lync_provider.remoting import (
     NotFoundError,
     RemoteCommandError,
     ServerError,
+    quoted,
 )
 from lync_provider.resources.base import LyncResourceError
 
@@ -134,7 +135,7 @@ def named(users: Sequence[str], kind: str) -> str:
     what a gRPC client takes as an error's details). When names are left out, all of them
     are logged at WARNING (``LYNC_LOG_LEVEL``), for whoever needs the full list.
     """
-    shown = ", ".join(map(repr, users[:NAMED_AT_MOST]))
+    shown = ", ".join(map(quoted, users[:NAMED_AT_MOST]))
     rest = len(users) - NAMED_AT_MOST
     if rest <= 0:
         return shown
@@ -169,7 +170,7 @@ class Directory:
         :data:`NAMED_AT_MOST`; :func:`named` logs them all); ``subject`` is the resource's
         identity (the policy being granted)."""
         which = (
-            f"user {missing[0]!r} was not found"
+            f"user {quoted(missing[0])} was not found"
             if len(missing) == 1
             else f"{len(missing)} users were not found: {named(missing, self.kind)}"
         )
@@ -213,7 +214,7 @@ class Directory:
         if len(records) > 1:
             names = ", ".join(str(r.get("SipAddress") or r.get("Identity")) for r in records[:5])
             raise LyncResourceError(
-                f"{self.kind}: {user!r} names {len(records)} users ({names}"
+                f"{self.kind}: {quoted(user)} names {len(records)} users ({names}"
                 f"{', ...' if len(records) > 5 else ''}), and a grant to it would change "
                 "them all; name exactly one user, by SIP address or UPN"
             )

@@ -411,3 +411,13 @@ def test_a_department_refused_reaches_the_engine_as_one_readable_error(stack: St
     assert f"100 users: {users[0]!r}" in text and f"and {100 - NAMED_AT_MOST} more" in text
     assert len(text) < 4096
     assert stack.engine.state == {} and store_state(stack.emu) == before
+
+
+def test_a_missing_domain_logon_is_named_as_typed_in_the_management_shell(
+    provider: Callable[..., ExternalAccessPolicyAssignmentProvider],
+) -> None:
+    made = provider(batch=100)
+    with pytest.raises(LyncResourceError) as raised:
+        made.create(inputs(made, ["CONTOSO\\ghost"]))
+    # One backslash, as an administrator types it (Python's repr would show two).
+    assert "user 'CONTOSO\\ghost' was not found" in str(raised.value)
