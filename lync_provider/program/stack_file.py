@@ -55,8 +55,7 @@ class StackFile:
         except FileNotFoundError:
             raise StackFileError(f"{path}: no such stack file") from None
         except (OSError, yaml.YAMLError) as err:
-            reason = type(err).__name__
-            raise StackFileError(f"{path}: not a readable YAML file ({reason})") from None
+            raise StackFileError(f"{path}: not a readable YAML file ({_where(err)})") from None
         config = document.get("config") if isinstance(document, dict) else None
         if not isinstance(config, dict):
             config = {}
@@ -126,3 +125,13 @@ def _as_program_value(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value)
+
+
+def _where(err: BaseException) -> str:
+    """What is wrong and where: the parser's problem and line:column, never its snippet of
+    the file (the line could hold a value that must not be shown)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None)
+    if isinstance(err, yaml.MarkedYAMLError) and mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return type(err).__name__

@@ -93,6 +93,16 @@ def test_a_wrong_passphrase_or_a_missing_file_is_one_clear_error(tmp_path: Path)
         StackFile.load(tmp_path / "Pulumi.nope.yaml")
 
 
+def test_a_malformed_stack_file_says_where_and_shows_none_of_it(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text("config:\n  lync:password: hunter2\n   lync:auth: basic\n", encoding="utf-8")
+    with pytest.raises(StackFileError) as caught:
+        StackFile.load(path)
+    text = str(caught.value)
+    assert "not a readable YAML file (line 3, column 13: mapping values are not allowed" in text
+    assert "hunter2" not in text
+
+
 def test_values_reach_the_program_as_pulumi_passes_them(tmp_path: Path) -> None:
     path = tmp_path / "Pulumi.t.yaml"
     path.write_text(
