@@ -130,6 +130,7 @@ def _endpoint(
                 f"{NAMESPACE}:caBundle: {str(bundle)!r} is not a file; give the path of the PEM "
                 "file of the CA that issued the servers' certificates"
             )
+        _check_pem_certificates(bundle)
         fields["ca_bundle"] = str(bundle)
     if get("skipCertificateValidation") is not None:
         fields["verify_certificate"] = not flag(get("skipCertificateValidation"))
@@ -147,6 +148,19 @@ def _endpoint(
     if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
         fields["import_module"] = module
     return EndpointSettings.model_validate(fields)
+
+
+def _check_pem_certificates(bundle: Path) -> None:
+    """Refuse a CA bundle holding no PEM certificate now, under its key: TLS would fail at
+    the first connection as a server error (NO_CERTIFICATE_OR_CRL_FOUND). Only the framing
+    is checked; what OpenSSL accepts in a certificate is OpenSSL's to say (cryptography's
+    parser is stricter about, e.g., an old CA's negative serial number)."""
+    if b"-----BEGIN CERTIFICATE-----" not in bundle.read_bytes():
+        raise ValueError(
+            f"{NAMESPACE}:caBundle: {str(bundle)!r} holds no PEM certificate; give "
+            "the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----), e.g. exported "
+            "from the Windows certificate store as Base-64 encoded X.509"
+        )
 
 
 def _seconds(key: str, value: Any) -> float:

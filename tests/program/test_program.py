@@ -278,6 +278,18 @@ def test_a_missing_ca_bundle_is_a_config_error_naming_the_key(tmp_path: Any) -> 
     assert "is not a file" in str(caught.value) and "firewall" not in str(caught.value)
 
 
+def test_a_ca_bundle_without_a_certificate_is_a_config_error_naming_the_key(
+    tmp_path: Any,
+) -> None:
+    not_pem = tmp_path / "ca.cer"
+    not_pem.write_bytes(b"\x30\x82\x01\x0a binary DER, not PEM")
+    with pytest.raises(Exception, match="stack configuration has problems") as caught:
+        run_program({**BASE, "lync:caBundle": str(not_pem)})
+    text = str(caught.value)
+    assert "lync:caBundle: " in text and "holds no PEM certificate" in text
+    assert "lync:frontEndUrl" not in text
+
+
 def test_the_connection_keys_reach_the_endpoint_settings() -> None:
     config = {
         f"lync:{k}": v
