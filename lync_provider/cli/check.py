@@ -31,6 +31,7 @@ from lync_provider.cli.check_rules import (
     Target,
     UsersAnswer,
     UsersProbe,
+    advice,
     exit_code,
     plan,
 )
@@ -248,6 +249,8 @@ def report(
     )
     out.print(report_table(title, outcome.rows))
     out.print(summary(outcome.rows))
+    for line in advice(outcome.rows):
+        out.print(f"to do: {line}", markup=False)
     for reason in outcome.failures:
         print(f"lync check: could not check: {reason}", file=sys.stderr)
     return exit_code(outcome.rows)

@@ -105,6 +105,23 @@ class Probe:
         return self.rule(answer)
 
 
+# What to do about a finding `pulumi up` will not fix, by the property it is about.
+_ADVICE = {
+    "RoutingMethod": (
+        "RoutingMethod: `pulumi up` never switches the Edge's routing, which changes all of "
+        "its federation, and New-CsHostingProvider needs DNS SRV routing; once that change "
+        "is agreed, run Set-CsAccessEdgeConfiguration -UseDnsSrvRouting in the Lync Server "
+        "Management Shell, then check again"
+    ),
+}
+
+
+def advice(rows: Sequence[Row]) -> list[str]:
+    """One line per kind of finding that needs an administrator rather than `pulumi up`."""
+    items = {row.item for row in rows if row.status is Status.DIFFERENT}
+    return [text for item, text in _ADVICE.items() if item in items]
+
+
 def show(value: Any) -> str:
     """A value as PowerShell prints it (``True``, not ``true``); blanks made visible."""
     if value is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import http.client
 import importlib.metadata
 import os
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -59,10 +60,12 @@ def cli_root(project_dir: Path) -> Path:
     return project_dir.resolve() / CLI_DIR
 
 
-def manual_install(version: VersionInfo) -> str:
-    """How to install the same version by hand."""
+def manual_install(version: VersionInfo, root: Path) -> str:
+    """How to install the same version by hand, where the next run looks (the script's
+    default, ~/.pulumi, is on no PATH of the shell that ran it)."""
     return (
-        f"`curl -fsSL https://get.pulumi.com | sh -s -- --version {version}` "
+        f"`curl -fsSL https://get.pulumi.com | sh -s -- --version {version} "
+        f"--install-root {shlex.quote(str(root))}` "
         f"(Windows: `winget install pulumi --version {version}`; see {DOCS})"
     )
 
@@ -124,5 +127,5 @@ def find_or_install(
     except CLI_FAILURES as err:
         raise PulumiCliError(
             f"{who}: installing Pulumi CLI {version} into {CLI_DIR}/ failed ({one_line(err)}); "
-            f"install it yourself with {manual_install(version)}, then run {who} again"
+            f"install it yourself with {manual_install(version, root)}, then run {who} again"
         ) from err

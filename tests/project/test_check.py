@@ -118,9 +118,11 @@ def test_an_edge_on_default_routing_is_reported(
     )
     monkeypatch.setenv(PASSPHRASE_ENV, LOCAL_PASSPHRASE)
 
-    status, _, _ = cli(tmp_path, capsys)
+    status, out, _ = cli(tmp_path, capsys)
 
     assert status == 1
+    assert "to do: RoutingMethod: `pulumi up` never switches the Edge's routing" in out
+    assert "Set-CsAccessEdgeConfiguration -UseDnsSrvRouting" in out
     [row] = [r for r in rows_for(tmp_path) if r.item == "RoutingMethod" and r.where == "front end"]
     assert (row.expected, row.found, row.status) == (
         "UseDnsSrvRouting",

@@ -426,7 +426,11 @@ def test_without_a_cli_a_failed_install_is_one_line_and_nothing_starts(
     assert failure.startswith(
         f"./run deploy: installing Pulumi CLI {SDK_VERSION} into .pulumi-cli/ failed {reason}; "
     )
-    assert f"`curl -fsSL https://get.pulumi.com | sh -s -- --version {SDK_VERSION}`" in failure
+    root = project.resolve() / ".pulumi-cli"
+    assert (
+        f"`curl -fsSL https://get.pulumi.com | sh -s -- --version {SDK_VERSION} "
+        f"--install-root {root}`" in failure
+    )
     assert "https://www.pulumi.com/docs/install/" in failure
     assert failure.endswith("then run ./run deploy again")
     assert not emulator_started(project)
