@@ -104,7 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     accounts = parser.add_argument_group("accounts")
     accounts.add_argument("--user", default=default_user, help=f"account ({default_user})")
-    accounts.add_argument("--password", default=default_password, help="its password")
+    accounts.add_argument(
+        "--password",
+        default=default_password,
+        help=f"its password ({default_password}, a well-known lab password: loopback only)",
+    )
     accounts.add_argument(
         "--users-file",
         metavar="FILE",
