@@ -77,6 +77,12 @@ log = logging.getLogger(__name__)
 # operation timed out (0x80338029, which pypsrp swallows while polling).
 _SHELL_NOT_FOUND = 2150858843
 _READ_ATTEMPTS = 3
+# pypsrp sends a Receive whose answer timed out again, up to 5 more times (hard-wired in
+# WSMan.receive), each waiting the Receive's timeout + 2 s; by default it also sleeps 2, 6,
+# 14, 30 and 62 s in between, near two minutes that no timeout of ours would bound. No
+# backoff, and a Receive timeout of a sixth of the time left, keep a stuck answer within
+# about the operation timeout plus 6 x 2 s.
+_RECEIVE_TRIES = 6
 # The longest single Receive the server is asked to hold, in seconds.
 _MAX_RECEIVE_SECONDS = 20
 
@@ -432,6 +438,7 @@ class LyncSession:
                     connection_timeout=math.ceil(s.connect_timeout),
                     read_timeout=read_timeout,
                     operation_timeout=receive,
+                    reconnection_backoff=0.0,
                 )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
             pool.open()
@@ -477,7 +484,8 @@ class LyncSession:
                     endpoint=self.settings.display_url,
                     command=_render(calls),
                 )
-            ps.poll_invoke(timeout=max(1, min(_MAX_RECEIVE_SECONDS, math.ceil(remaining))))
+            wait = math.ceil(remaining / _RECEIVE_TRIES)
+            ps.poll_invoke(timeout=max(1, min(_MAX_RECEIVE_SECONDS, wait)))
         for warning in ps.streams.warning:
             log.warning("%s: %s: %s", self.settings.display_url, _render(calls), warning)
         errors = tuple(_server_error(record) for record in ps.streams.error)

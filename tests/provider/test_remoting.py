@@ -304,6 +304,15 @@ def test_a_call_during_close_gets_a_pool_of_its_own(
     assert lync_emulator.counters[Counter.POOLS_OPENED, "frontend"] == 2
 
 
+def test_pypsrp_does_not_sleep_between_its_receive_retries(session: LyncSession) -> None:
+    """pypsrp re-sends a timed-out Receive up to 5 times, sleeping 2, 6, 14, 30 and 62 s
+    between tries by default: nearly two minutes outside every timeout of ours."""
+    session.read(CmdletCall("Get-CsUser"))
+    [channel] = session._idle
+    assert channel.pool is not None
+    assert channel.pool.connection.transport.reconnection_backoff == 0
+
+
 def test_a_long_lived_session_does_not_accumulate_pipelines(session: LyncSession) -> None:
     for _ in range(20):
         session.read(CmdletCall("Get-CsUser", {"Identity": "sip:alice@contoso.com"}))
