@@ -60,7 +60,9 @@ class Emulator:
     ``max_receive_wait_s`` caps how long a Receive waits before answering TimedOut;
     ``http_timeout_s`` is HTTP.sys's idle, header, body and drain timers (2 minutes each, as
     on Windows; tests of slow clients shorten it); ``ca_bundle_path`` chooses where the TLS
-    certificate is written.
+    certificate is written; ``max_commands_per_shell`` is WinRM's
+    MaxConcurrentCommandsPerShell (1000), the commands a shell keeps until the client sends
+    the Terminate signal.
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class Emulator:
         ca_bundle_path: str | None = None,
         max_receive_wait_s: float = 20.0,
         http_timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_commands_per_shell: int = 1000,
     ) -> None:
         self.users = dict(users if users is not None else DEFAULT_USERS)
         if not self.users:
@@ -115,6 +118,7 @@ class Emulator:
             auth, self.users, reject=self.faults.take_auth_rejection
         )
         self._max_receive_wait_s = max_receive_wait_s
+        self._max_commands_per_shell = max_commands_per_shell
         self._http_timeout_s = http_timeout_s
         self._tables: dict[Role, ShellTable] = {}
         self._servers: dict[Role, WSManHTTPServer] = {}
@@ -131,6 +135,7 @@ class Emulator:
                 counters=self.counters,
                 replies=self.faults.replies,
                 open_cost_s=self.faults.open_cost_s,
+                max_commands=self._max_commands_per_shell,
             )
             endpoint = WSManEndpoint(
                 table, machine=self.host, max_receive_wait_s=self._max_receive_wait_s

@@ -142,6 +142,10 @@ class Shell:
     )
     queues: dict[uuid.UUID | None, deque[bytes]] = field(default_factory=dict)
     pipelines: dict[uuid.UUID, _Pipeline] = field(default_factory=dict)
+    # Commands not yet acknowledged with the Terminate signal: Windows counts them against
+    # MaxConcurrentCommandsPerShell even after their output was delivered (and the state
+    # above forgot them).
+    unterminated: set[uuid.UUID] = field(default_factory=set)
     gone: bool = False
 
 
@@ -150,7 +154,8 @@ class ShellTable:
 
     ``caller_for`` maps the authenticated account to its Lync RBAC role; ``open_cost_s`` is
     read on every Create so fault injection can change it at runtime; ``replies`` decides
-    what becomes of each pipeline's answer.
+    what becomes of each pipeline's answer; ``max_commands`` is the shell's
+    MaxConcurrentCommandsPerShell quota (:func:`wsman.commands_per_shell_exceeded`).
     """
 
     def __init__(
@@ -162,7 +167,9 @@ class ShellTable:
         counters: Counters,
         replies: ReplyFaults,
         open_cost_s: Callable[[], float] = lambda: 0.0,
+        max_commands: int = 1000,
     ) -> None:
+        self.max_commands = max_commands
         self.role = role
         self.service = service
         self.caller_for = caller_for
@@ -252,6 +259,9 @@ class ShellTable:
         with shell.cond:
             if pid in shell.pipelines:
                 raise wsman.invalid_request(f"CommandId {command_id} is already in use")
+            if len(shell.unterminated) >= self.max_commands:
+                raise wsman.commands_per_shell_exceeded()
+            shell.unterminated.add(pid)
             # psrpcore looks the pipeline up when CreatePipeline arrives (pitfall 3).
             shell.pipelines[pid] = _Pipeline(ServerPipeline(shell.pool, pid))
             shell.queues[pid] = deque()
@@ -309,7 +319,10 @@ class ShellTable:
     def signal(self, shell_id: str, command_id: str, code: str) -> None:
         shell = self._shell(shell_id)
         with shell.cond:
-            record = shell.pipelines.get(_uuid(command_id))
+            pid = _uuid(command_id)
+            if code == wsman.SIGNAL_TERMINATE:
+                shell.unterminated.discard(pid)
+            record = shell.pipelines.get(pid)
             if record is None:
                 return  # already pruned once Done was delivered: nothing left to stop
             if not record.finished:

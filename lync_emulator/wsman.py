@@ -126,6 +126,27 @@ def shell_not_found(shell_id: str | None) -> WSManFaultError:
     )
 
 
+# The PowerShell plugin's MaxConcurrentCommandsPerShell quota (default 1000): Windows keeps
+# each command of a shell until the client sends the Terminate signal, "to acknowledge
+# receipt of the end of the command output ... and to clean up any resources" (MS-WSMV
+# 3.1.4.12, Signal, and its product behavior note 118). The message is what Windows Server
+# 2012 R2 answers (quoted in jborean93/pypsrp#148); the code is
+# ERROR_WSMAN_QUOTA_MAX_COMMANDS_PER_SHELL_PPQ (0x803381E9), the per-plugin quota's (UNCERTAIN
+# for IIS-hosted OcsPowershell, which no capture shows).
+COMMANDS_PER_SHELL_FAULT = 2150859241
+
+
+def commands_per_shell_exceeded() -> WSManFaultError:
+    """A Command refused because the shell holds as many unterminated commands as allowed."""
+    return WSManFaultError(
+        COMMANDS_PER_SHELL_FAULT,
+        "w:InternalError",
+        "The WS-Management service cannot process the request. The maximum number of "
+        "concurrent commands per shell has been exceeded. Retry the request later or raise "
+        "the Maximum Commands per Shell quota.",
+    )
+
+
 def action_not_supported(action: str) -> WSManFaultError:
     """An action outside the table. The numeric code is ERROR_WSMAN_ACTION_NOT_SUPPORTED as
     best recalled (0x80338005); no capture confirms it."""

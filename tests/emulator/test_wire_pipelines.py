@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import pytest
+from pypsrp.exceptions import WSManFaultError
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 
 from lync_emulator.counters import Counter
@@ -239,3 +241,20 @@ def test_invocation_time_does_not_grow_with_the_calls_on_one_pool(
     shell = next(iter(emu._tables[Role.FRONTEND]._shells.values()))
     assert shell.pipelines == {} and shell.pool.pipeline_table == {}
     assert set(shell.queues) <= {None}
+
+
+def test_a_shell_keeps_each_command_until_it_is_terminated(
+    make_lync_emulator: Callable[..., Emulator], fake: FakeService
+) -> None:
+    """Windows counts a command against MaxConcurrentCommandsPerShell until the client sends
+    the Terminate signal (MS-WSMV 3.1.4.12), even after its output was delivered."""
+    emu = make_lync_emulator(service=fake, max_commands_per_shell=2)
+    with RunspacePool(client(emu)) as pool:
+        first = run(pool, "Get-Thing")
+        run(pool, "Get-Thing")
+        with pytest.raises(WSManFaultError) as refused:
+            run(pool, "Get-Thing")
+        assert refused.value.code == 2150859241
+        assert "maximum number of concurrent commands per shell" in str(refused.value)
+        first.close()  # the Terminate signal
+        assert len(run(pool, "Get-Thing").output) == 1
