@@ -73,9 +73,12 @@ from lync_provider.settings.endpoint import EndpointSettings
 
 log = logging.getLogger(__name__)
 
-# WS-Management fault codes: the shell is unknown to the server (0x8033805B), and the
-# operation timed out (0x80338029, which pypsrp swallows while polling).
+# WS-Management fault codes. The shell is unknown to the server (0x8033805B); a Receive's
+# operation timeout (0x80338029) pypsrp swallows while polling, so it has no name here.
 _SHELL_NOT_FOUND = 2150858843
+# The shell's MaxConcurrentCommandsPerShell quota (0x803381E9, default 1000) is full: WinRM
+# keeps every command until the client's Terminate signal (MS-WSMV 3.1.4.12; pypsrp#148).
+_COMMANDS_PER_SHELL = 2150859241
 _READ_ATTEMPTS = 3
 # pypsrp sends a Receive whose answer timed out again, up to 5 more times (hard-wired in
 # WSMan.receive), each waiting the Receive's timeout + 2 s; by default it also sleeps 2, 6,
@@ -473,6 +476,17 @@ class LyncSession:
         except WSManFaultError as fault:
             if fault.code == _SHELL_NOT_FOUND:
                 self._discard_pool(graceful=False)
+                raise _ShellLostError(str(fault)) from fault
+            if fault.code == _COMMANDS_PER_SHELL:
+                # The shell holds as many finished commands as WinRM allows (pypsrp never
+                # sends the Terminate signal that releases one). Nothing ran: close it, so
+                # the server frees them all, and send the call again on a new one. Once per
+                # ~1000 calls, this costs far less than a Signal round trip after each.
+                log.info(
+                    "%s: the shell's command quota is full; opening a new one",
+                    self.settings.display_url,
+                )
+                self._discard_pool(graceful=True)
                 raise _ShellLostError(str(fault)) from fault
             raise
         while ps.state == PSInvocationState.RUNNING:

@@ -333,6 +333,26 @@ def test_forgotten_pool_is_reopened_transparently(
     assert len(lync_emulator.audit.entries("New-CsHostingProvider")) == 1
 
 
+def test_a_shell_full_of_commands_is_replaced_and_the_call_sent_again(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    """WinRM keeps every command until a Terminate signal, which pypsrp never sends; at the
+    quota (MaxConcurrentCommandsPerShell) it refuses the next Command before running it."""
+    emu = make_lync_emulator(max_commands_per_shell=3)
+    session = LyncSession(frontend_settings(emu, max_pools=1))
+    try:
+        for _ in range(7):
+            session.read(CmdletCall("Get-CsUser", {"Identity": "sip:alice@contoso.com"}))
+        session.write(new_provider("after-the-quota"))
+    finally:
+        session.close()
+    assert session.stats.pools_opened == 3 == emu.counters[Counter.POOLS_OPENED, "frontend"]
+    assert emu.counters[Counter.POOLS_CLOSED, "frontend"] == 3  # two full ones, then ours
+    assert len(emu.audit.entries("Get-CsUser")) == 7
+    assert len(emu.audit.entries("New-CsHostingProvider")) == 1
+    assert session.stats.retries == 0  # a new shell, not a transport retry
+
+
 def test_transport_failures_on_reads_are_retried(
     session: LyncSession, lync_emulator: Emulator
 ) -> None:
