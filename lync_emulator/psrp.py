@@ -146,6 +146,10 @@ class Shell:
     # MaxConcurrentCommandsPerShell even after their output was delivered (and the state
     # above forgot them).
     unterminated: set[uuid.UUID] = field(default_factory=set)
+    # When the runspace pool has opened (time.monotonic()): WinRM answers Create at once
+    # and the pool's opening messages come by Receive once the session is up (the Lync
+    # module loaded); a Receive that waits past its OperationTimeout gets TimedOut.
+    opens_at: float = 0.0
     gone: bool = False
 
 
@@ -238,10 +242,9 @@ class ShellTable:
     # -- WSMan actions ------------------------------------------------------------------
 
     def create(self, shell_id: str, creation_data: bytes, owner: str) -> None:
-        cost = self.open_cost_s()
-        if cost > 0:
-            time.sleep(cost)  # the seconds a Lync session spends importing its module
         shell = Shell(shell_id, owner)
+        # The seconds a Lync session spends importing its module, before the pool is open.
+        shell.opens_at = time.monotonic() + self.open_cost_s()
         with shell.cond:
             self._feed(shell, None, creation_data)
             if shell.pool.state != RunspacePoolState.Opened:
@@ -294,6 +297,8 @@ class ShellTable:
                 remaining = deadline - time.monotonic()
                 if queue or (record is not None and record.finished):
                     held = self.replies.held_for(record.reply.hold) if record else 0.0
+                    if pid is None:  # the pool's own messages wait until it has opened
+                        held = max(held, shell.opens_at - time.monotonic())
                     if held <= 0:
                         break
                     remaining = min(remaining, held)  # answer TimedOut, as for a slow cmdlet

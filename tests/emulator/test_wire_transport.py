@@ -145,8 +145,8 @@ def test_latency_is_added_to_every_request(emu: Emulator, pool: RunspacePool) ->
     assert time.perf_counter() - start < 0.2
 
 
-def test_open_cost_slows_opening_a_pool_only(emu: Emulator) -> None:
-    emu.faults.open_cost_ms = 300
+def test_open_cost_slows_opening_a_pool_only(make_lync_emulator: Make, fake: FakeService) -> None:
+    emu = make_lync_emulator(service=fake, open_cost_ms=300)
     start = time.perf_counter()
     with RunspacePool(client(emu)) as pool:
         opened = time.perf_counter() - start
@@ -154,6 +154,17 @@ def test_open_cost_slows_opening_a_pool_only(emu: Emulator) -> None:
         run(pool, "Get-Thing")
         invoked = time.perf_counter() - start
     assert opened >= 0.3 and invoked < 0.3
+
+
+def test_an_open_slower_than_the_receive_wait_times_out_that_receive(emu: Emulator) -> None:
+    """WinRM answers Create at once; the pool's opening messages come by Receive when the
+    session is up, and a Receive that waits longer than its OperationTimeout (here the
+    fixture's 0.2 s cap) is answered TimedOut, which pypsrp's open() does not retry."""
+    emu.faults.open_cost_ms = 600
+    with pytest.raises(WSManFaultError) as info:
+        RunspacePool(client(emu)).open()
+    assert info.value.code == 2150858793  # TimedOut
+    assert emu.counters[Counter.POOLS_OPENED, "frontend"] == 1  # the shell itself was made
 
 
 def test_http_500_for_the_next_requests(emu: Emulator, pool: RunspacePool) -> None:
