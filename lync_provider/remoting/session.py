@@ -33,7 +33,7 @@ from typing import Any, Literal, NoReturn
 from xml.etree import ElementTree
 
 import requests
-from pypsrp.complex_objects import PSInvocationState
+from pypsrp.complex_objects import PSInvocationState, RunspacePoolState
 from pypsrp.exceptions import (
     AuthenticationError,
     WinRMError,
@@ -74,8 +74,10 @@ from lync_provider.settings.endpoint import EndpointSettings
 log = logging.getLogger(__name__)
 
 # WS-Management fault codes. The shell is unknown to the server (0x8033805B); a Receive's
-# operation timeout (0x80338029) pypsrp swallows while polling, so it has no name here.
+# OperationTimeout passed with nothing to answer (0x80338029, which pypsrp swallows while
+# polling a pipeline but not while opening a pool).
 _SHELL_NOT_FOUND = 2150858843
+_TIMED_OUT = 2150858793
 # The shell's MaxConcurrentCommandsPerShell quota (0x803381E9, default 1000) is full: WinRM
 # keeps every command until the client's Terminate signal (MS-WSMV 3.1.4.12; pypsrp#148).
 _COMMANDS_PER_SHELL = 2150859241
@@ -444,7 +446,7 @@ class LyncSession:
                     reconnection_backoff=0.0,
                 )
             pool = RunspacePool(wsman, configuration_name=s.configuration_name)
-            pool.open()
+            self._open_waiting(pool, calls)
             self._count("pools_opened")
             self._pool = pool
             if s.import_module:
@@ -452,6 +454,33 @@ class LyncSession:
                 self._invoke(pool, [module], tolerate=False)
         log.info("opened a remote PowerShell session to %s", s.display_url)
         return pool
+
+    def _open_waiting(self, pool: RunspacePool, calls: Sequence[CmdletCall]) -> None:
+        """``pool.open()``, waiting past a Receive's OperationTimeout for as long as one
+        operation may take: a Lync session spends seconds loading its module, and pypsrp's
+        open() gives up at the first TimedOut answer. It goes on as open() would (its
+        private ``_receive``, pypsrp being pinned exactly)."""
+        deadline = time.monotonic() + self.settings.operation_timeout
+        try:
+            pool.open()
+            return
+        except WSManFaultError as fault:
+            if fault.code != _TIMED_OUT:
+                raise
+        while pool.state == RunspacePoolState.NEGOTIATION_SENT:
+            if time.monotonic() >= deadline:
+                raise OperationTimeoutError(
+                    f"The session did not open within {self.settings.operation_timeout:g} s",
+                    endpoint=self.settings.display_url,
+                    command=_render(calls),
+                    hint="the server is slow to start a session (a front end loads the Lync "
+                    "module for each one): check its load, or raise lync:operationTimeout",
+                )
+            try:
+                pool._receive()
+            except WSManFaultError as fault:
+                if fault.code != _TIMED_OUT:
+                    raise
 
     def _invoke(self, pool: RunspacePool, calls: Sequence[CmdletCall], tolerate: bool) -> Reply:
         ps = PowerShell(pool)

@@ -353,6 +353,35 @@ def test_a_shell_full_of_commands_is_replaced_and_the_call_sent_again(
     assert session.stats.retries == 0  # a new shell, not a transport retry
 
 
+def test_a_session_slower_to_open_than_a_receive_wait_is_waited_for(
+    make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WinRM answers a Receive TimedOut when the pool has not opened within its
+    OperationTimeout; pypsrp's open() gives up there, the session goes on receiving."""
+    monkeypatch.setattr(session_module, "_MAX_RECEIVE_SECONDS", 1)  # each Receive waits 1 s
+    emu = make_lync_emulator(open_cost_ms=2500)
+    session = LyncSession(frontend_settings(emu, operation_timeout=10))
+    try:
+        assert session.read(CmdletCall("Get-CsUser", {"Identity": "sip:alice@contoso.com"}))
+    finally:
+        session.close()
+    assert session.stats.pools_opened == 1 == emu.counters[Counter.POOLS_OPENED, "frontend"]
+    assert session.stats.retries == 0
+
+
+def test_a_session_that_does_not_open_in_time_is_an_operation_timeout(
+    make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(session_module, "_MAX_RECEIVE_SECONDS", 1)
+    emu = make_lync_emulator(open_cost_ms=60_000)
+    session = LyncSession(frontend_settings(emu, operation_timeout=2))
+    with pytest.raises(OperationTimeoutError) as caught:
+        session.read(CmdletCall("Get-CsUser"))
+    assert caught.value.summary == "The session did not open within 2 s"
+    assert "lync:operationTimeout" in caught.value.hint
+    assert emu.counters[Counter.POOLS_OPENED, "frontend"] == 1  # no blind retry of the open
+
+
 def test_transport_failures_on_reads_are_retried(
     session: LyncSession, lync_emulator: Emulator
 ) -> None:
