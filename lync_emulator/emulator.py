@@ -210,6 +210,12 @@ class Emulator:
         for server in self._servers.values():
             server.start()
 
+    def cut_idle_connections(self) -> None:
+        """Close every kept-alive client connection of every role, as HTTP.sys does when
+        its idle timer runs out; shells stay. Call it between requests."""
+        for server in self._servers.values():
+            server.cut_connections()
+
     def forget_shells(self) -> None:
         """Lose every shell while listeners and store stay: clients see faults on next use."""
         for table in self._tables.values():

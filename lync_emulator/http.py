@@ -322,6 +322,16 @@ class WSManHTTPServer(ThreadingHTTPServer):
         )
         self._thread.start()
 
+    def cut_connections(self) -> None:
+        """Close every open connection, as HTTP.sys's idle timer closes a kept-alive one
+        (2 minutes by default); the listener stays. Only for connections between requests:
+        one in the middle of a request would lose its answer."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # already closed by the client
+                sock.shutdown(socket.SHUT_RDWR)
+
     def stop(self) -> None:
         """Stop accepting, close the listener and every open connection."""
         if self._thread is not None:
@@ -331,7 +341,4 @@ class WSManHTTPServer(ThreadingHTTPServer):
         self.server_close()
         with self._open_lock:
             self._closing = True
-            sockets = list(self._open)
-        for sock in sockets:
-            with contextlib.suppress(OSError):  # already closed by the client
-                sock.shutdown(socket.SHUT_RDWR)
+        self.cut_connections()

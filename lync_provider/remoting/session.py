@@ -567,12 +567,15 @@ class LyncSession:
             hint = _specific_hint(err)
             if error_type is AuthenticationFailedError and keys is not None:
                 hint = credentials_hint(*keys)
-            raise error_type(
+            failure = error_type(
                 summary,
                 endpoint=self.settings.display_url,
                 command=_render(calls),
                 hint=hint,
-            ) from err
+            )
+            if isinstance(failure, TransportError) and _unread(err):
+                failure.before_sending = True
+            raise failure from err
         except _PARSE_FAILURES as err:
             offered = _offered_method(err)
             if offered is not None:
@@ -723,6 +726,11 @@ def _why_not_connected(err: requests.exceptions.ConnectionError, s: EndpointSett
 
 # What usually fixes an HTTP status, where it says more than the transport's default hint.
 _STATUS_HINTS = {
+    400: (
+        "the server could not read the request, so it did not run; with NTLM or Negotiate "
+        "over plain HTTP this follows a connection the server closed while idle, and a new "
+        "session is opened for the next try; if it persists, use HTTPS"
+    ),
     404: (
         "nothing answers at this URL path: a front end serves remote PowerShell at "
         "/OcsPowershell, an Edge's WinRM at /wsman"
@@ -744,6 +752,14 @@ def _offered_method(err: BaseException) -> str | None:
     """The method the server asked for, when ``err`` is pypsrp refusing it (a ValueError)."""
     found = _METHOD_REFUSED.match(str(err)) if isinstance(err, ValueError) else None
     return found.group(1) if found else None
+
+
+def _unread(err: BaseException) -> bool:
+    """Whether the server refused the request unread: a bare HTTP 400 comes from HTTP.sys or
+    WinRM's message layer, before any shell or command sees it. pypsrp causes one itself
+    with NTLM/Negotiate over HTTP when the server has closed a kept-alive connection: it
+    logs in again on a new one and re-sends the body sealed for the old (pypsrp#21)."""
+    return isinstance(err, WinRMTransportError) and err.code == 400
 
 
 def _timeouts(settings: EndpointSettings) -> tuple[int, int]:

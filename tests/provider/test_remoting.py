@@ -382,6 +382,25 @@ def test_a_session_that_does_not_open_in_time_is_an_operation_timeout(
     assert emu.counters[Counter.POOLS_OPENED, "frontend"] == 1  # no blind retry of the open
 
 
+def test_a_write_refused_unread_after_an_idle_connection_closed_is_sent_again(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    """NTLM over HTTP: once the server has closed the kept-alive connection, pypsrp logs in
+    on a new one and re-sends the body sealed for the old login, which the server cannot
+    unseal (HTTP 400). Nothing ran, so the write goes again on a new session."""
+    emu = make_lync_emulator(auth="ntlm")
+    session = LyncSession(frontend_settings(emu, auth="ntlm"))
+    try:
+        session.write(new_provider("before", "sip1.fabrikam.com"))
+        emu.cut_idle_connections()
+        session.write(new_provider("after", "sip2.fabrikam.com"))
+    finally:
+        session.close()
+    made = [e.parameters["Identity"] for e in emu.audit.entries("New-CsHostingProvider")]
+    assert made == ["before", "after"]
+    assert session.stats.retries == 1 and session.stats.pools_opened == 2
+
+
 def test_transport_failures_on_reads_are_retried(
     session: LyncSession, lync_emulator: Emulator
 ) -> None:
