@@ -306,7 +306,7 @@ def export(
     try:
         live = read_live(frontend, users=users)
     except LyncRemotingError as err:
-        _fail(f"could not read the configuration: {one_line(err)}")
+        _fail(f"could not read the server's configuration: {one_line(err)}")
         return EXIT_CANNOT_EXPORT
     exported = plan(live, config.server_version)
     try:

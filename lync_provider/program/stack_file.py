@@ -53,7 +53,10 @@ class StackFile:
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
-            raise StackFileError(f"{path}: no such stack file") from None
+            raise StackFileError(
+                f"{path}: no such stack file (run from the project directory, or give it "
+                "with --project-dir)"
+            ) from None
         except (OSError, yaml.YAMLError) as err:
             raise StackFileError(f"{path}: not a readable YAML file ({_where(err)})") from None
         config = document.get("config") if isinstance(document, dict) else None

@@ -191,7 +191,7 @@ def test_refused_credentials_are_one_actionable_line_and_exit_2(
 
     assert (exported.status, exported.out) == (2, "")
     [line] = exported.err.strip().splitlines()
-    assert line.startswith("lync export: could not read the configuration:")
+    assert line.startswith("lync export: could not read the server's configuration:")
     assert "refused the credentials" in line and "hint:" in line
     assert server.frontend_url.split("/Ocs")[0] in line
     assert "Wr0ng-But-Secret!" not in exported.err and "Traceback" not in exported.err

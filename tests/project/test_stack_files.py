@@ -89,7 +89,7 @@ def test_a_wrong_passphrase_or_a_missing_file_is_one_clear_error(tmp_path: Path)
     with pytest.raises(StackFileError, match="incorrect passphrase") as caught:
         stack.program_config({PASSPHRASE_ENV: "not-it"})
     assert "not-it" not in str(caught.value)
-    with pytest.raises(StackFileError, match="no such stack file"):
+    with pytest.raises(StackFileError, match=r"no such stack file \(run from the project"):
         StackFile.load(tmp_path / "Pulumi.nope.yaml")
 
 
