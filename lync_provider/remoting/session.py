@@ -469,6 +469,7 @@ class LyncSession:
                 raise
         while pool.state == RunspacePoolState.NEGOTIATION_SENT:
             if time.monotonic() >= deadline:
+                pool.connection.transport.close()  # the shell is left to its idle timeout
                 raise OperationTimeoutError(
                     f"The session did not open within {self.settings.operation_timeout:g} s",
                     endpoint=self.settings.display_url,
