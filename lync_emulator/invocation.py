@@ -87,9 +87,10 @@ class ErrorInfo:
     exception_type: str = "System.Management.Automation.RuntimeException"
     # ErrorCategoryInfo.Activity: "by default, the name of the cmdlet" that wrote the record
     # (learn.microsoft.com, System.Management.Automation.ErrorCategoryInfo.Activity), so in a
-    # pipeline of several statements it says which one failed. Empty: the front uses the
-    # pipeline's first command.
-    activity: str = ""
+    # pipeline of several statements it says which one failed; empty when no cmdlet did (a
+    # command that does not exist). None: not said, and the front uses the pipeline's
+    # first command.
+    activity: str | None = None
 
 
 @dataclass

@@ -264,11 +264,16 @@ class ShellTable:
                 raise wsman.invalid_request(f"CommandId {command_id} is already in use")
             if len(shell.unterminated) >= self.max_commands:
                 raise wsman.commands_per_shell_exceeded()
-            shell.unterminated.add(pid)
             # psrpcore looks the pipeline up when CreatePipeline arrives (pitfall 3).
             shell.pipelines[pid] = _Pipeline(ServerPipeline(shell.pool, pid))
             shell.queues[pid] = deque()
-            jobs = self._feed(shell, pid, arguments)
+            try:
+                jobs = self._feed(shell, pid, arguments)
+            except wsman.WSManFaultError:  # refused: no command was made
+                shell.pipelines.pop(pid, None)
+                shell.queues.pop(pid, None)
+                raise
+            shell.unterminated.add(pid)
         self._launch(jobs)
 
     def send(self, shell_id: str, command_id: str | None, data: bytes) -> None:
@@ -456,16 +461,16 @@ def _write(pipe: ServerPipeline, result: InvocationResult, activity: str) -> Non
     for error in result.errors:
         # Not pipe.write_error: it rebuilds the record, losing its escaped ToString.
         pipe.prepare_message(
-            error_record(error, error.activity or activity), PSRPMessageType.ErrorRecord
+            error_record(error, activity if error.activity is None else error.activity),
+            PSRPMessageType.ErrorRecord,
         )
     if result.terminating is None:
         pipe.complete()
     else:
         # psrpcore 0.3.1 has no public way to fail a pipeline (notes, pitfall 12).
         failed = result.terminating
-        pipe._change_state(
-            PSInvocationState.Failed, error_record(failed, failed.activity or activity)
-        )
+        said = activity if failed.activity is None else failed.activity
+        pipe._change_state(PSInvocationState.Failed, error_record(failed, said))
 
 
 def _uuid(text: str) -> uuid.UUID:

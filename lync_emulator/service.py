@@ -310,10 +310,10 @@ class LyncService:
                 errors.append(info)
         if bound is not None:
             terminating, errors, warnings = _apply_preferences(bound, terminating, errors, warnings)
-        activity = cmdlet.name if cmdlet else statement.command
-        errors = [replace(e, activity=e.activity or activity) for e in errors]
-        if terminating is not None:
-            terminating = replace(terminating, activity=terminating.activity or activity)
+        activity = cmdlet.name if cmdlet else ""  # no cmdlet ran: PowerShell leaves it empty
+        errors = [e if e.activity is not None else replace(e, activity=activity) for e in errors]
+        if terminating is not None and terminating.activity is None:
+            terminating = replace(terminating, activity=activity)
         result.errors.extend(errors)
         result.warnings.extend(warnings)
         result.terminating = terminating

@@ -79,11 +79,14 @@ def xml_text(text: str) -> str:
 class WSManFaultError(Exception):
     """A fault to send back instead of a response (HTTP 500, as WinRM does for every fault).
 
-    ``code`` is the ``WSManFaultError/@Code`` that pypsrp turns into ``WSManFaultError.code``;
-    ``subcode`` is the SOAP subcode such as ``w:TimedOut``.
+    ``code`` is the ``WSManFaultError/@Code`` that pypsrp turns into ``WSManFaultError.code``
+    (None: no WSManFault detail at all, as some faults come); ``subcode`` is the SOAP
+    subcode such as ``w:TimedOut``.
     """
 
-    def __init__(self, code: int, subcode: str, reason: str, *, sender: bool = False) -> None:
+    def __init__(
+        self, code: int | None, subcode: str, reason: str, *, sender: bool = False
+    ) -> None:
         super().__init__(reason)
         self.code = code
         self.subcode = subcode
@@ -129,17 +132,16 @@ def shell_not_found(shell_id: str | None) -> WSManFaultError:
 # The PowerShell plugin's MaxConcurrentCommandsPerShell quota (default 1000): Windows keeps
 # each command of a shell until the client sends the Terminate signal, "to acknowledge
 # receipt of the end of the command output ... and to clean up any resources" (MS-WSMV
-# 3.1.4.12, Signal, and its product behavior note 118). The message is what Windows Server
-# 2012 R2 answers (quoted in jborean93/pypsrp#148); the code is
-# ERROR_WSMAN_QUOTA_MAX_COMMANDS_PER_SHELL_PPQ (0x803381E9), the per-plugin quota's (UNCERTAIN
-# for IIS-hosted OcsPowershell, which no capture shows).
-COMMANDS_PER_SHELL_FAULT = 2150859241
+# 3.1.4.12, Signal, and its product behavior note 118). The fault is as Windows Server 2012 R2
+# sent it (quoted in jborean93/pypsrp#148): subcode w:InternalError, that message, and no
+# WSManFault detail, so no numeric code (ERROR_WSMAN_QUOTA_MAX_COMMANDS_PER_SHELL_PPQ,
+# 0x803381E9, would be the per-plugin quota's; no capture shows it).
 
 
 def commands_per_shell_exceeded() -> WSManFaultError:
     """A Command refused because the shell holds as many unterminated commands as allowed."""
     return WSManFaultError(
-        COMMANDS_PER_SHELL_FAULT,
+        None,
         "w:InternalError",
         "The WS-Management service cannot process the request. The maximum number of "
         "concurrent commands per shell has been exceeded. Retry the request later or raise "
@@ -311,10 +313,17 @@ def build_fault(
         f"<s:Body><s:Fault><s:Code><s:Value>{side}</s:Value>"
         f"<s:Subcode><s:Value>{xml_text(fault.subcode)}</s:Value></s:Subcode></s:Code>"
         f'<s:Reason><s:Text xml:lang="en-US">{xml_text(fault.reason)}</s:Text></s:Reason>'
+        f"{_detail(fault, machine)}</s:Fault></s:Body></s:Envelope>"
+    ).encode()
+
+
+def _detail(fault: WSManFaultError, machine: str) -> str:
+    if fault.code is None:
+        return ""
+    return (
         f'<s:Detail><f:WSManFault Code="{fault.code}" Machine="{xml_text(machine)}">'
         f"<f:Message>{xml_text(fault.reason)}</f:Message></f:WSManFault></s:Detail>"
-        f"</s:Fault></s:Body></s:Envelope>"
-    ).encode()
+    )
 
 
 @dataclass

@@ -78,9 +78,12 @@ log = logging.getLogger(__name__)
 # polling a pipeline but not while opening a pool).
 _SHELL_NOT_FOUND = 2150858843
 _TIMED_OUT = 2150858793
-# The shell's MaxConcurrentCommandsPerShell quota (0x803381E9, default 1000) is full: WinRM
-# keeps every command until the client's Terminate signal (MS-WSMV 3.1.4.12; pypsrp#148).
+# The shell's MaxConcurrentCommandsPerShell quota (default 1000) is full: WinRM keeps every
+# command until the client's Terminate signal (MS-WSMV 3.1.4.12). The one capture
+# (pypsrp#148) has no numeric code, so the reason's words are what identifies it; the
+# per-plugin quota's code (0x803381E9) is taken too, should a server send one.
 _COMMANDS_PER_SHELL = 2150859241
+_COMMANDS_PER_SHELL_TEXT = "maximum number of concurrent commands per shell"
 _READ_ATTEMPTS = 3
 # pypsrp sends a Receive whose answer timed out again, up to 5 more times (hard-wired in
 # WSMan.receive), each waiting the Receive's timeout + 2 s; by default it also sleeps 2, 6,
@@ -465,7 +468,8 @@ class LyncSession:
             pool.open()
             return
         except WSManFaultError as fault:
-            if fault.code != _TIMED_OUT:
+            # Only a Receive after the Create: a Create answered TimedOut made no pool.
+            if fault.code != _TIMED_OUT or pool.state != RunspacePoolState.NEGOTIATION_SENT:
                 raise
         while pool.state == RunspacePoolState.NEGOTIATION_SENT:
             if time.monotonic() >= deadline:
@@ -492,6 +496,45 @@ class LyncSession:
             # would grow by one per call. The server has already pruned its side.
             pool.pipelines.pop(ps.id, None)
 
+    def _begin(self, ps: PowerShell, calls: Sequence[CmdletCall]) -> None:
+        """Send the Command. A refusal the command never ran past (a forgotten shell, a full
+        one, a request refused unread) is raised so that the call is sent again."""
+        try:
+            ps.begin_invoke()
+        except WSManFaultError as fault:
+            if fault.code == _SHELL_NOT_FOUND:
+                self._discard_pool(graceful=False)
+                raise _ShellLostError(str(fault)) from fault
+            if fault.code == _COMMANDS_PER_SHELL or _COMMANDS_PER_SHELL_TEXT in str(fault):
+                # The shell holds as many finished commands as WinRM allows (pypsrp sends
+                # the Terminate signal that releases one only from PowerShell.close(), a
+                # round trip per call). Nothing ran: close it, so the server frees them
+                # all, and send the call again on a new one; once per ~1000 calls.
+                log.info(
+                    "%s: the shell's command quota is full; opening a new one",
+                    self.settings.display_url,
+                )
+                self._discard_pool(graceful=True)
+                raise _ShellLostError(str(fault)) from fault
+            raise
+        except WinRMTransportError as err:
+            if err.code != 400:
+                raise
+            # Refused unread, this one request: the Command never ran, so the call may go
+            # again. pypsrp causes it itself with NTLM/Negotiate over HTTP once the server
+            # has closed a kept-alive connection: it logs in on a new one and re-sends the
+            # body sealed for the old login (pypsrp#21). A 400 to a later Receive is not
+            # this: the command may have run.
+            self._discard_pool(graceful=False)
+            unsent = TransportError(
+                _describe(err, self.settings),
+                endpoint=self.settings.display_url,
+                command=_render(calls),
+                hint=_STATUS_HINTS[400],
+            )
+            unsent.before_sending = True
+            raise unsent from err
+
     def _run_pipeline(self, ps: PowerShell, calls: Sequence[CmdletCall], tolerate: bool) -> Reply:
         for index, call in enumerate(calls):
             if index:
@@ -501,24 +544,7 @@ class LyncSession:
                 ps.add_parameter(name, call.wire_value(name))
         self._count("invocations")
         deadline = time.monotonic() + self.settings.operation_timeout
-        try:
-            ps.begin_invoke()
-        except WSManFaultError as fault:
-            if fault.code == _SHELL_NOT_FOUND:
-                self._discard_pool(graceful=False)
-                raise _ShellLostError(str(fault)) from fault
-            if fault.code == _COMMANDS_PER_SHELL:
-                # The shell holds as many finished commands as WinRM allows (pypsrp never
-                # sends the Terminate signal that releases one). Nothing ran: close it, so
-                # the server frees them all, and send the call again on a new one. Once per
-                # ~1000 calls, this costs far less than a Signal round trip after each.
-                log.info(
-                    "%s: the shell's command quota is full; opening a new one",
-                    self.settings.display_url,
-                )
-                self._discard_pool(graceful=True)
-                raise _ShellLostError(str(fault)) from fault
-            raise
+        self._begin(ps, calls)
         while ps.state == PSInvocationState.RUNNING:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -542,7 +568,7 @@ class LyncSession:
             refused = classify(stopping)(
                 "Lync refused the command",
                 endpoint=self.settings.display_url,
-                command=_failing_call(calls, [ps.streams.error[at]]),
+                command=_failing_call(calls, ps.streams.error[at : at + 1]),
                 # The error that stopped it first: a not-found from an earlier Get- (the
                 # existence check before a New-) is the pipeline's, not the cause.
                 server_errors=(stopping, *errors[:at], *errors[at + 1 :]),
@@ -568,15 +594,12 @@ class LyncSession:
             hint = _specific_hint(err)
             if error_type is AuthenticationFailedError and keys is not None:
                 hint = credentials_hint(*keys)
-            failure = error_type(
+            raise error_type(
                 summary,
                 endpoint=self.settings.display_url,
                 command=_render(calls),
                 hint=hint,
-            )
-            if isinstance(failure, TransportError) and _unread(err):
-                failure.before_sending = True
-            raise failure from err
+            ) from err
         except _PARSE_FAILURES as err:
             offered = _offered_method(err)
             if offered is not None:
@@ -728,9 +751,9 @@ def _why_not_connected(err: requests.exceptions.ConnectionError, s: EndpointSett
 # What usually fixes an HTTP status, where it says more than the transport's default hint.
 _STATUS_HINTS = {
     400: (
-        "the server could not read the request, so it did not run; with NTLM or Negotiate "
-        "over plain HTTP this follows a connection the server closed while idle, and a new "
-        "session is opened for the next try; if it persists, use HTTPS"
+        "the server could not read the request; with NTLM or Negotiate over plain HTTP this "
+        "follows a connection the server closed while idle, and a new session is opened "
+        "for the next try; if it persists, use HTTPS"
     ),
     404: (
         "nothing answers at this URL path: a front end serves remote PowerShell at "
@@ -753,14 +776,6 @@ def _offered_method(err: BaseException) -> str | None:
     """The method the server asked for, when ``err`` is pypsrp refusing it (a ValueError)."""
     found = _METHOD_REFUSED.match(str(err)) if isinstance(err, ValueError) else None
     return found.group(1) if found else None
-
-
-def _unread(err: BaseException) -> bool:
-    """Whether the server refused the request unread: a bare HTTP 400 comes from HTTP.sys or
-    WinRM's message layer, before any shell or command sees it. pypsrp causes one itself
-    with NTLM/Negotiate over HTTP when the server has closed a kept-alive connection: it
-    logs in again on a new one and re-sends the body sealed for the old (pypsrp#21)."""
-    return isinstance(err, WinRMTransportError) and err.code == 400
 
 
 def _timeouts(settings: EndpointSettings) -> tuple[int, int]:

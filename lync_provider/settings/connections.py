@@ -155,7 +155,13 @@ def _check_pem_certificates(bundle: Path) -> None:
     the first connection as a server error (NO_CERTIFICATE_OR_CRL_FOUND). Only the framing
     is checked; what OpenSSL accepts in a certificate is OpenSSL's to say (cryptography's
     parser is stricter about, e.g., an old CA's negative serial number)."""
-    if b"-----BEGIN CERTIFICATE-----" not in bundle.read_bytes():
+    try:
+        held = bundle.read_bytes()
+    except OSError as err:
+        raise ValueError(
+            f"{NAMESPACE}:caBundle: {str(bundle)!r} cannot be read ({err.strerror})"
+        ) from None
+    if b"-----BEGIN CERTIFICATE-----" not in held:
         raise ValueError(
             f"{NAMESPACE}:caBundle: {str(bundle)!r} holds no PEM certificate; give "
             "the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----), e.g. exported "

@@ -10,6 +10,7 @@ someone asked for them on purpose.
 
 from __future__ import annotations
 
+import sys
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
@@ -94,7 +95,8 @@ class EndpointSettings(BaseModel):
     def _library_installed(cls, auth: str) -> str:
         """Refuse a method whose library is missing now, not as an ImportError traceback at
         the first connection."""
-        if auth in _AUTH_LIBRARIES:
+        # On Windows pyspnego does Kerberos through SSPI, which it always has.
+        if auth in _AUTH_LIBRARIES and not (auth == "kerberos" and sys.platform == "win32"):
             module, install = _AUTH_LIBRARIES[auth]
             if find_spec(module) is None:
                 raise ValueError(

@@ -216,6 +216,13 @@ def test_an_auth_whose_library_is_missing_is_a_config_error_under_its_key(
     run_program({**BASE, "lync:edgeAuth": auth})
 
 
+def test_kerberos_on_windows_needs_no_gssapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyspnego does Kerberos through SSPI on Windows; gssapi is never installed there."""
+    monkeypatch.setattr(endpoint, "find_spec", lambda name: None)
+    monkeypatch.setattr(endpoint.sys, "platform", "win32")
+    run_program({**BASE, "lync:edgeAuth": "kerberos"})
+
+
 def test_a_bad_timeout_names_its_key() -> None:
     with pytest.raises(Exception, match=r"lync:operationTimeout: 'soon' is not a number") as err:
         run_program({**BASE, "lync:operationTimeout": "soon"})

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from xml.etree import ElementTree
 
 import pytest
+from pypsrp.complex_objects import PSInvocationState
+from pypsrp.powershell import PowerShell
 
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
@@ -401,6 +403,33 @@ def test_a_write_refused_unread_after_an_idle_connection_closed_is_sent_again(
     assert session.stats.retries == 1 and session.stats.pools_opened == 2
 
 
+def test_a_400_after_the_command_ran_is_settled_by_reading_back_not_resent(
+    make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection closes between the Command (which runs) and its Receive: the 400 is
+    the Receive's, and the write is settled by its read-back, never sent twice."""
+    emu = make_lync_emulator(auth="ntlm")
+    session = LyncSession(frontend_settings(emu, auth="ntlm"))
+    begin = PowerShell.begin_invoke
+
+    def begin_then_cut(ps: PowerShell) -> None:
+        begin(ps)
+        monkeypatch.setattr(PowerShell, "begin_invoke", begin)  # once
+        emu.cut_idle_connections()
+
+    def applied() -> bool:
+        return bool(session.read(CmdletCall("Get-CsHostingProvider", {"Identity": "ran"})))
+
+    try:
+        session.write(new_provider("before", "sip1.fabrikam.com"))
+        monkeypatch.setattr(PowerShell, "begin_invoke", begin_then_cut)
+        session.write(new_provider("ran", "sip2.fabrikam.com"), confirm=applied)
+    finally:
+        session.close()
+    made = [e.parameters["Identity"] for e in emu.audit.entries("New-CsHostingProvider")]
+    assert made == ["before", "ran"]
+
+
 def test_transport_failures_on_reads_are_retried(
     session: LyncSession, lync_emulator: Emulator
 ) -> None:
@@ -737,3 +766,25 @@ def test_a_method_the_server_does_not_offer_is_an_auth_error_naming_the_key(
         LyncSession(settings).read(CmdletCall("Get-CsUser"))
     assert "does not take auth=kerberos; it asked for NTLM" in caught.value.summary
     assert caught.value.hint == "set lync:auth to negotiate (which also does NTLM) or to ntlm"
+
+
+def test_a_pipeline_failed_without_an_error_record_is_a_refusal_not_a_parse_failure(
+    lync_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PipelineState Failed may come without an ExceptionAsErrorRecord; the refusal says so
+    rather than failing on the missing record (which read as an unreadable reply)."""
+    session = LyncSession(frontend_settings(lync_emulator))
+    session.read(CmdletCall("Get-CsUser"))  # the pool is open; pypsrp's pipeline is faked
+
+    def failed_without_record(ps: PowerShell) -> None:
+        ps.state = PSInvocationState.FAILED
+        ps.had_errors = True
+
+    monkeypatch.setattr(PowerShell, "begin_invoke", failed_without_record)
+    try:
+        with pytest.raises(RemoteCommandError) as caught:
+            session.read(CmdletCall("Get-CsUser"))
+    finally:
+        session.close()
+    assert type(caught.value) is RemoteCommandError
+    assert "the pipeline failed without an error record" in str(caught.value)
