@@ -121,7 +121,13 @@ def _endpoint(
         "username": username,
         "password": password,
         "encryption": str(get("encryption") or "auto").lower(),
-        "credential_keys": tuple(f"{NAMESPACE}:{k}" for k in (user_key, password_key, auth_key)),
+        # The keys the values came from: an Edge's own, or the shared ones they fall back to.
+        "credential_keys": tuple(
+            f"{NAMESPACE}:{own if get(own) else shared}"
+            for own, shared in zip(
+                (user_key, password_key, auth_key), ("username", "password", "auth"), strict=True
+            )
+        ),
     }
     if get("caBundle"):
         bundle = Path(str(get("caBundle"))).expanduser()

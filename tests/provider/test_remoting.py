@@ -750,8 +750,9 @@ def test_a_refused_edge_password_names_the_edge_keys(lync_emulator: Emulator) ->
     edge = load_connections(get).require_edge()
     with pytest.raises(AuthenticationFailedError) as caught:
         LyncSession(edge).read(CmdletCall("Get-CsHostingProvider", {"LocalStore": SWITCH}))
-    assert caught.value.hint.startswith("check lync:edgeUsername / lync:edgePassword")
-    assert "(lync:edgeAuth)" in caught.value.hint
+    # The Edge's own password key; the user name and auth came from the shared keys.
+    assert caught.value.hint.startswith("check lync:username / lync:edgePassword")
+    assert "(lync:auth)" in caught.value.hint
 
 
 def test_a_method_the_server_does_not_offer_is_an_auth_error_naming_the_key(
