@@ -590,10 +590,11 @@ class LyncSession:
         except (requests.exceptions.RequestException, WinRMError, OSError) as err:
             self._discard_pool(graceful=False)
             error_type, summary = self._classify(err)
-            keys = self.settings.credential_keys
-            hint = _specific_hint(err)
-            if error_type is AuthenticationFailedError and keys is not None:
-                hint = credentials_hint(*keys)
+            hint = (
+                credentials_hint(*self.settings.credential_keys)
+                if error_type is AuthenticationFailedError
+                else _specific_hint(err)
+            )
             raise error_type(
                 summary,
                 endpoint=self.settings.display_url,
@@ -604,8 +605,7 @@ class LyncSession:
             offered = _offered_method(err)
             if offered is not None:
                 self._discard_pool(graceful=False)
-                keys = self.settings.credential_keys
-                auth_key = keys[2] if keys else "lync:auth"
+                auth_key = self.settings.credential_keys[2]
                 raise AuthenticationFailedError(
                     f"The server does not take auth={self.settings.auth}; it asked for {offered}",
                     endpoint=self.settings.display_url,

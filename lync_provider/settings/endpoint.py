@@ -85,8 +85,8 @@ class EndpointSettings(BaseModel):
         le=1000,
         description="statements per pipeline when one operation reads or grants many users",
     )
-    credential_keys: tuple[str, str, str] | None = Field(
-        default=None,
+    credential_keys: tuple[str, str, str] = Field(
+        default=("lync:username", "lync:password", "lync:auth"),
         description="the stack config keys of the username, password and auth, for messages",
     )
 

@@ -762,7 +762,7 @@ def test_a_method_the_server_does_not_offer_is_an_auth_error_naming_the_key(
     before any token is made, which is about the method, not an unreadable reply."""
     monkeypatch.setattr(endpoint, "find_spec", lambda name: object())  # as if gssapi were there
     emu = make_lync_emulator(auth="ntlm")
-    settings = frontend_settings(emu, auth="kerberos", credential_keys=("u", "p", "lync:auth"))
+    settings = frontend_settings(emu, auth="kerberos")
     with pytest.raises(AuthenticationFailedError) as caught:
         LyncSession(settings).read(CmdletCall("Get-CsUser"))
     assert "does not take auth=kerberos; it asked for NTLM" in caught.value.summary
