@@ -46,7 +46,7 @@ from psrpcore import (
     SetMinRunspacesEvent,
     StreamType,
 )
-from psrpcore.types import PSInvocationState, PSRPMessageType, RunspacePoolState
+from psrpcore.types import ErrorRecord, PSInvocationState, PSRPMessageType, RunspacePoolState
 from psrpcore.types._base import add_note_property
 
 from lync_emulator import wsman
@@ -460,17 +460,17 @@ def _write(pipe: ServerPipeline, result: InvocationResult, activity: str) -> Non
         pipe.write_warning(warning)
     for error in result.errors:
         # Not pipe.write_error: it rebuilds the record, losing its escaped ToString.
-        pipe.prepare_message(
-            error_record(error, activity if error.activity is None else error.activity),
-            PSRPMessageType.ErrorRecord,
-        )
+        pipe.prepare_message(_record(error, activity), PSRPMessageType.ErrorRecord)
     if result.terminating is None:
         pipe.complete()
     else:
         # psrpcore 0.3.1 has no public way to fail a pipeline (notes, pitfall 12).
-        failed = result.terminating
-        said = activity if failed.activity is None else failed.activity
-        pipe._change_state(PSInvocationState.Failed, error_record(failed, said))
+        pipe._change_state(PSInvocationState.Failed, _record(result.terminating, activity))
+
+
+def _record(error: ErrorInfo, activity: str) -> ErrorRecord:
+    """The error's record; ``activity`` (the pipeline's first command) when it says none."""
+    return error_record(error, activity if error.activity is None else error.activity)
 
 
 def _uuid(text: str) -> uuid.UUID:
