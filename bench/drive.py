@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -39,6 +39,7 @@ from tests.resources.conftest import PROJECT, stack_config
 from tests.support.engine import (
     PROVIDER_KEY,
     CheckFailedError,
+    CreateResult,
     Declaration,
     DiffChanges,
     Engine,
@@ -119,10 +120,12 @@ def measure(emu: Emulator, action: Callable[[], bool], provider_pid: int | None)
     }
 
 
-def in_window(calls: Sequence[Callable[[], T]], parallel: int) -> list[T]:
+def in_window(calls: Iterable[Callable[[], T]], parallel: int) -> list[T]:
     """Run ``calls`` with at most ``parallel`` in flight, each free worker taking the next
     one, as the engine's step executor does with ``--parallel``; results in order. A call
-    never waits for a slower one that started with it (which fixed waves would impose)."""
+    never waits for a slower one that started with it (which fixed waves would impose).
+    ``calls`` is taken lazily: a generator that does work of its own before yielding each
+    call (the engine's Check of the next registration) overlaps it with the calls running."""
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         futures = [pool.submit(call) for call in calls]
     return [future.result() for future in futures]
@@ -234,28 +237,31 @@ class Ours:
     # -- the step executor with --parallel ------------------------------------------------
 
     def _up_in_parallel(self, decls: Sequence[Declaration]) -> bool:
-        """Check every declaration (as registrations arrive), Diff the existing ones, then
-        Create the new ones in parallel. Only creates and no-ops: that is all the benchmark's
-        commands need."""
+        """Check every declaration (as registrations arrive), Diff the existing ones, and
+        Create the new ones in parallel. As in the engine, Check and Diff run one at a time
+        in the step generator while the step executor's workers run the creates already
+        checked. Only creates and no-ops: that is all the benchmark's commands need."""
         engine, process = self.engine, self.engine.provider
         process.configure(engine.config)
         new: list[tuple[str, Props]] = []
-        for decl in decls:
-            urn = engine.urn(decl)
-            old = engine.state.get(urn)
-            checked = process.check(urn, old.inputs if old else {}, dict(decl.inputs))
-            if checked.failures:
-                raise CheckFailedError(urn, checked.failures)
-            if old is None:
-                new.append((urn, checked.inputs))
-                continue
-            diff = process.diff(old.id, urn, old.outputs, checked.inputs, old_inputs=old.inputs)
-            if diff.changes is DiffChanges.SOME:
-                raise RuntimeError(f"{urn} changed: the benchmark only creates in parallel")
-            engine.state[urn] = ResourceState(urn, old.id, checked.inputs, old.outputs)
-        created = in_window(
-            [partial(process.create, urn, props) for urn, props in new], self.parallel
-        )
+
+        def creates() -> Iterator[Callable[[], CreateResult]]:
+            for decl in decls:
+                urn = engine.urn(decl)
+                old = engine.state.get(urn)
+                checked = process.check(urn, old.inputs if old else {}, dict(decl.inputs))
+                if checked.failures:
+                    raise CheckFailedError(urn, checked.failures)
+                if old is None:
+                    new.append((urn, checked.inputs))
+                    yield partial(process.create, urn, checked.inputs)
+                    continue
+                diff = process.diff(old.id, urn, old.outputs, checked.inputs, old_inputs=old.inputs)
+                if diff.changes is DiffChanges.SOME:
+                    raise RuntimeError(f"{urn} changed: the benchmark only creates in parallel")
+                engine.state[urn] = ResourceState(urn, old.id, checked.inputs, old.outputs)
+
+        created = in_window(creates(), self.parallel)
         for (urn, props), result in zip(new, created, strict=True):
             if not result.id:
                 return False
