@@ -610,7 +610,7 @@ class LyncSession:
                     f"The server does not take auth={self.settings.auth}; it asked for {offered}",
                     endpoint=self.settings.display_url,
                     command=_render(calls),
-                    hint=f"set {auth_key} to negotiate (which also does NTLM) or to ntlm",
+                    hint=_method_hint(offered, auth_key),
                 ) from err
             # pypsrp met a message it cannot read; its own exception says nothing a person
             # can act on (e.g. "'str' object has no attribute 'MESSAGE_TYPE'").
@@ -650,12 +650,15 @@ class LyncSession:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        if graceful:
-            try:
+        try:
+            if graceful:
                 pool.close()
-            except (WinRMError, requests.exceptions.RequestException, OSError) as err:
-                log.debug("closing %s: %s", self.settings.display_url, err)
-        pool.connection.transport.close()
+        except (WinRMError, requests.exceptions.RequestException, OSError, *_PARSE_FAILURES) as err:
+            # Best effort: a close that fails must not keep the process's other pools open
+            # at exit (close_all_sessions), nor a socket; the shell ends at its idle timeout.
+            log.debug("closing %s: %s", self.settings.display_url, err)
+        finally:
+            pool.connection.transport.close()
 
     def _stop_quietly(self, ps: PowerShell) -> None:
         try:
@@ -776,6 +779,17 @@ def _offered_method(err: BaseException) -> str | None:
     """The method the server asked for, when ``err`` is pypsrp refusing it (a ValueError)."""
     found = _METHOD_REFUSED.match(str(err)) if isinstance(err, ValueError) else None
     return found.group(1) if found else None
+
+
+def _method_hint(offered: str, auth_key: str) -> str:
+    """What to set ``auth_key`` to for a server that asked for ``offered`` (pypsrp refuses
+    only NTLM or Kerberos offers: it takes a Negotiate offer with any method)."""
+    if offered.casefold() == "kerberos":
+        return (
+            f"set {auth_key} to kerberos or negotiate, on a machine that can get a Kerberos "
+            "ticket for the server (pypsrp[kerberos])"
+        )
+    return f"set {auth_key} to ntlm, or to negotiate (which also does NTLM)"
 
 
 def _timeouts(settings: EndpointSettings) -> tuple[int, int]:

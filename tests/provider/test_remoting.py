@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 from pypsrp.complex_objects import PSInvocationState
-from pypsrp.powershell import PowerShell
+from pypsrp.powershell import PowerShell, RunspacePool
 
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
@@ -37,6 +37,7 @@ from lync_provider.remoting import (
     TransportError,
     UnreadableReplyError,
     WriteOutcomeUnknownError,
+    close_all_sessions,
     session_for,
 )
 from lync_provider.remoting import session as session_module
@@ -675,6 +676,32 @@ def test_pools_are_closed_at_process_exit(lync_emulator: Emulator) -> None:
     assert lync_emulator.shells_open() == 0
 
 
+def test_one_close_that_fails_does_not_keep_the_other_pools_open(
+    lync_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At exit every session is closed in turn; a reply pypsrp cannot parse while closing
+    the first (a KeyError, say) must not leave the next one's shell open on its server."""
+    frontend = session_for(frontend_settings(lync_emulator))
+    edge = session_for(edge_settings(lync_emulator))
+    frontend.read(CmdletCall("Get-CsUser"))
+    edge.read(CmdletCall("Get-CsHostingProvider", {"LocalStore": SWITCH}))
+    closes = 0
+    real_close = RunspacePool.close
+
+    def close(pool: RunspacePool) -> None:
+        nonlocal closes
+        closes += 1
+        if closes == 1:
+            raise KeyError("ShellId")
+        real_close(pool)
+
+    monkeypatch.setattr(RunspacePool, "close", close)
+    close_all_sessions()
+    assert closes == 2
+    assert lync_emulator.counters[Counter.POOLS_CLOSED, "edge"] == 1
+    assert frontend.pools_open == edge.pools_open == 0
+
+
 class _GarblingHandler(http.server.BaseHTTPRequestHandler):
     """Answers every request with 200 and a body that is not XML: a broken server or proxy."""
 
@@ -766,7 +793,15 @@ def test_a_method_the_server_does_not_offer_is_an_auth_error_naming_the_key(
     with pytest.raises(AuthenticationFailedError) as caught:
         LyncSession(settings).read(CmdletCall("Get-CsUser"))
     assert "does not take auth=kerberos; it asked for NTLM" in caught.value.summary
-    assert caught.value.hint == "set lync:auth to negotiate (which also does NTLM) or to ntlm"
+    assert caught.value.hint == "set lync:auth to ntlm, or to negotiate (which also does NTLM)"
+
+
+def test_a_kerberos_only_server_is_not_answered_with_ntlm_advice() -> None:
+    """With auth=ntlm, pypsrp refuses only a server that offers Kerberos alone (a Negotiate
+    offer it takes with NTLM): the advice is then Kerberos, never the method already set."""
+    hint = session_module._method_hint("Kerberos", "lync:auth")
+    assert hint.startswith("set lync:auth to kerberos or negotiate")
+    assert "ntlm" not in hint
 
 
 def test_a_pipeline_failed_without_an_error_record_is_a_refusal_not_a_parse_failure(

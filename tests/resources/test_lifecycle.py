@@ -7,6 +7,7 @@ import base64
 
 import pytest
 
+from lync_emulator.counters import Counter
 from lync_provider.resources import HostingProvider, HostingProviderProvider
 from tests.resources.conftest import Stack, store_state
 from tests.resources.scenarios import EXCHANGE_ONLINE, SCENARIOS, Scenario
@@ -100,6 +101,19 @@ def test_password_never_in_provider_state_or_logs(stack: Stack, s: Scenario) -> 
     stack.engine.destroy()
     stack.process.stop()
     assert password not in stack.process.stderr
+
+
+def test_the_process_closes_its_shells_when_the_engine_stops_it(stack: Stack) -> None:
+    """The engine ends a plugin with SIGINT and 5 s of grace before SIGKILL (pulumi
+    sdk/go/common/resource/plugin/plugin.go, ``Kill``). A shell left open counts against the
+    user's MaxShellsPerUser on the server until its idle timeout (hours), so a few runs
+    would lock the account out of remote PowerShell: the process closes them as it exits."""
+    declared = declare(HostingProvider, "exo", HostingProviderProvider(), EXCHANGE_ONLINE)
+    stack.engine.up([declared])
+    assert stack.emu.counters[Counter.SHELLS_OPEN, "frontend"] == 1
+    stack.process.stop()
+    assert stack.emu.counters[Counter.SHELLS_OPEN, "frontend"] == 0
+    assert stack.emu.counters[Counter.POOLS_CLOSED, "frontend"] == 1
 
 
 def test_replacing_a_hosting_provider_removes_the_old_one_first(stack: Stack) -> None:
