@@ -29,7 +29,7 @@ from lync_emulator.invocation import (
 from lync_emulator.psrp import ShellTable
 from lync_emulator.tls import Certificate, make_certificate
 from lync_emulator.versions import DEFAULT_VERSION
-from lync_emulator.wsman import WSManEndpoint
+from lync_emulator.wsman import SHELLS_PER_USER_DEFAULT, WSManEndpoint
 
 if TYPE_CHECKING:
     from lync_emulator.replication import ReplicaSpec, ReplicationSettings
@@ -62,7 +62,8 @@ class Emulator:
     on Windows; tests of slow clients shorten it); ``ca_bundle_path`` chooses where the TLS
     certificate is written; ``max_commands_per_shell`` is WinRM's
     MaxConcurrentCommandsPerShell (1000), the commands a shell keeps until the client sends
-    the Terminate signal.
+    the Terminate signal; ``max_shells_per_user`` is MaxShellsPerUser (25), the shells one
+    user may hold open on a role until each is deleted.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Emulator:
         max_receive_wait_s: float = 20.0,
         http_timeout_s: float = DEFAULT_TIMEOUT_S,
         max_commands_per_shell: int = 1000,
+        max_shells_per_user: int = SHELLS_PER_USER_DEFAULT,
     ) -> None:
         self.users = dict(users if users is not None else DEFAULT_USERS)
         if not self.users:
@@ -119,6 +121,7 @@ class Emulator:
         )
         self._max_receive_wait_s = max_receive_wait_s
         self._max_commands_per_shell = max_commands_per_shell
+        self._max_shells_per_user = max_shells_per_user
         self._http_timeout_s = http_timeout_s
         self._tables: dict[Role, ShellTable] = {}
         self._servers: dict[Role, WSManHTTPServer] = {}
@@ -136,6 +139,7 @@ class Emulator:
                 replies=self.faults.replies,
                 open_cost_s=self.faults.open_cost_s,
                 max_commands=self._max_commands_per_shell,
+                max_shells_per_user=self._max_shells_per_user,
             )
             endpoint = WSManEndpoint(
                 table, machine=self.host, max_receive_wait_s=self._max_receive_wait_s

@@ -159,7 +159,10 @@ class ShellTable:
     ``caller_for`` maps the authenticated account to its Lync RBAC role; ``open_cost_s`` is
     read on every Create so fault injection can change it at runtime; ``replies`` decides
     what becomes of each pipeline's answer; ``max_commands`` is the shell's
-    MaxConcurrentCommandsPerShell quota (:func:`wsman.commands_per_shell_exceeded`).
+    MaxConcurrentCommandsPerShell quota (:func:`wsman.commands_per_shell_exceeded`);
+    ``max_shells_per_user`` the shells one user may hold open
+    (:func:`wsman.shells_per_user_exceeded`), counted until each is deleted: a shell a
+    client drops without Delete holds its place (this table has no idle timeout).
     """
 
     def __init__(
@@ -172,8 +175,10 @@ class ShellTable:
         replies: ReplyFaults,
         open_cost_s: Callable[[], float] = lambda: 0.0,
         max_commands: int = 1000,
+        max_shells_per_user: int = wsman.SHELLS_PER_USER_DEFAULT,
     ) -> None:
         self.max_commands = max_commands
+        self.max_shells_per_user = max_shells_per_user
         self.role = role
         self.service = service
         self.caller_for = caller_for
@@ -252,6 +257,9 @@ class ShellTable:
         with self._lock:
             if shell_id in self._shells:
                 raise wsman.invalid_request(f"a shell with ShellId {shell_id} already exists")
+            held = sum(other.owner == owner for other in self._shells.values())
+            if held >= self.max_shells_per_user:
+                raise wsman.shells_per_user_exceeded(self.max_shells_per_user)
             self._shells[shell_id] = shell
         self.counters.add(Counter.POOLS_OPENED, self.role)
         self.counters.add(Counter.SHELLS_OPEN, self.role)

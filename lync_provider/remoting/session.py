@@ -84,6 +84,10 @@ _TIMED_OUT = 2150858793
 # per-plugin quota's code (0x803381E9) is taken too, should a server send one.
 _COMMANDS_PER_SHELL = 2150859241
 _COMMANDS_PER_SHELL_TEXT = "maximum number of concurrent commands per shell"
+# The user's MaxShellsPerUser quota is full, a Create's wsman:QuotaLimit (MS-WSMV
+# 3.1.4.5.2.1): 0x803381A5 as WinRM sends it, and the words its messages share.
+_SHELLS_PER_USER = 2150859173
+_SHELLS_PER_USER_TEXT = "concurrent shells"
 _READ_ATTEMPTS = 3
 # pypsrp sends a Receive whose answer timed out again, up to 5 more times (hard-wired in
 # WSMan.receive), each waiting the Receive's timeout + 2 s; by default it also sleeps 2, 6,
@@ -146,6 +150,9 @@ _PARSE_FAILURES = (
     TypeError,
     ValueError,
 )
+
+# What closing a pool may raise, besides a bug: a close is best effort.
+_CLOSE_FAILURES = (WinRMError, requests.exceptions.RequestException, OSError, *_PARSE_FAILURES)
 
 Records = list[dict[str, Any]]
 Confirm = Callable[[], bool]
@@ -429,26 +436,8 @@ class LyncSession:
         if self._pool is not None:
             return self._pool
         s = self.settings
-        receive, read_timeout = _timeouts(s)
-        verify: bool | str = str(s.ca_bundle) if s.ca_bundle else s.verify_certificate
         with self._translated(calls):
-            with _WSMAN_CONSTRUCTION:
-                wsman = WSMan(
-                    s.hostname,
-                    port=s.effective_port,
-                    path=s.effective_path,
-                    ssl=s.scheme == "https",
-                    auth=s.auth,
-                    encryption=s.encryption,
-                    username=s.username,
-                    password=s.password.get_secret_value() if s.password else None,
-                    cert_validation=verify,  # type: ignore[arg-type]  # pypsrp takes a CA path too
-                    connection_timeout=math.ceil(s.connect_timeout),
-                    read_timeout=read_timeout,
-                    operation_timeout=receive,
-                    reconnection_backoff=0.0,
-                )
-            pool = RunspacePool(wsman, configuration_name=s.configuration_name)
+            pool = RunspacePool(self._wsman(), configuration_name=s.configuration_name)
             self._open_waiting(pool, calls)
             self._count("pools_opened")
             self._pool = pool
@@ -457,6 +446,29 @@ class LyncSession:
                 self._invoke(pool, [module], tolerate=False)
         log.info("opened a remote PowerShell session to %s", s.display_url)
         return pool
+
+    def _wsman(self) -> WSMan:
+        """A WS-Management client of its own (its own connections and login) for the
+        endpoint."""
+        s = self.settings
+        receive, read_timeout = _timeouts(s)
+        verify: bool | str = str(s.ca_bundle) if s.ca_bundle else s.verify_certificate
+        with _WSMAN_CONSTRUCTION:
+            return WSMan(
+                s.hostname,
+                port=s.effective_port,
+                path=s.effective_path,
+                ssl=s.scheme == "https",
+                auth=s.auth,
+                encryption=s.encryption,
+                username=s.username,
+                password=s.password.get_secret_value() if s.password else None,
+                cert_validation=verify,  # type: ignore[arg-type]  # pypsrp takes a CA path too
+                connection_timeout=math.ceil(s.connect_timeout),
+                read_timeout=read_timeout,
+                operation_timeout=receive,
+                reconnection_backoff=0.0,
+            )
 
     def _open_waiting(self, pool: RunspacePool, calls: Sequence[CmdletCall]) -> None:
         """``pool.open()``, waiting past a Receive's OperationTimeout for as long as one
@@ -525,7 +537,7 @@ class LyncSession:
             # has closed a kept-alive connection: it logs in on a new one and re-sends the
             # body sealed for the old login (pypsrp#21). A 400 to a later Receive is not
             # this: the command may have run.
-            self._discard_pool(graceful=False)
+            self._abandon_pool()
             unsent = TransportError(
                 _describe(err, self.settings),
                 endpoint=self.settings.display_url,
@@ -647,18 +659,54 @@ class LyncSession:
         ) from cause
 
     def _discard_pool(self, *, graceful: bool) -> None:
+        """Forget the current pool and close its connections; ``graceful`` first deletes
+        its shell on the server (best effort: a close that fails must not keep the
+        process's other pools open at exit, nor a socket)."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
         try:
             if graceful:
-                pool.close()
-        except (WinRMError, requests.exceptions.RequestException, OSError, *_PARSE_FAILURES) as err:
-            # Best effort: a close that fails must not keep the process's other pools open
-            # at exit (close_all_sessions), nor a socket; the shell ends at its idle timeout.
-            log.debug("closing %s: %s", self.settings.display_url, err)
+                self._delete_shell(pool, afresh=False)
         finally:
             pool.connection.transport.close()
+
+    def _abandon_pool(self) -> None:
+        """Forget a pool whose client can no longer speak for it, and delete its shell
+        from a new client: the server is up and the shell alive, but this client holds a
+        login the server has forgotten (pypsrp#21)."""
+        pool = self._pool
+        self._discard_pool(graceful=False)
+        if pool is not None:
+            self._delete_shell(pool, afresh=True)
+
+    def _delete_shell(self, pool: RunspacePool, *, afresh: bool) -> None:
+        """Delete the pool's shell, best effort, from its own client unless ``afresh``, and
+        from a new one (a connection and login of its own) when that is refused.
+
+        A shell dropped without a Delete holds a place of the user's MaxShellsPerUser (25
+        by default) until the idle timeout, hours by default (MS-WSMV 3.1.4.5.2.1): runs
+        that keep leaving one would lock the user out of new sessions. The refusal this is
+        for is NTLM over HTTP after the server closed an idle connection (an HTTP 400): the
+        common end of a run whose pools sat idle while a gate waited.
+        """
+        if not afresh:
+            try:
+                pool.close()
+                return
+            except WinRMTransportError as err:  # answered, but refused: try a new login
+                log.debug("closing %s: %s", self.settings.display_url, err)
+            except _CLOSE_FAILURES as err:
+                log.debug("closing %s: %s", self.settings.display_url, err)
+                return
+        fresh = self._wsman()
+        try:
+            pool.shell.wsman = fresh
+            pool.close()
+        except _CLOSE_FAILURES as err:
+            log.debug("deleting a shell on %s afresh: %s", self.settings.display_url, err)
+        finally:
+            fresh.close()
 
     def _stop_quietly(self, ps: PowerShell) -> None:
         try:
@@ -815,6 +863,15 @@ def _specific_hint(err: BaseException) -> str | None:
         )
     if isinstance(err, WinRMTransportError):
         return _STATUS_HINTS.get(err.code)
+    if isinstance(err, WSManFaultError) and (
+        err.code == _SHELLS_PER_USER or _SHELLS_PER_USER_TEXT in str(err)
+    ):
+        return (
+            "this account holds as many remote PowerShell sessions on the server as it may "
+            "(MaxShellsPerUser); sessions other tools or killed runs left open count until "
+            "the server's idle timeout: close them, lower lync:poolsPerEndpoint, or raise "
+            "the quota"
+        )
     cause = _socket_error(err)
     if isinstance(cause, socket.gaierror):
         return (

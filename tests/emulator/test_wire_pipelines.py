@@ -260,3 +260,29 @@ def test_a_shell_keeps_each_command_until_it_is_terminated(
         assert "maximum number of concurrent commands per shell" in str(refused.value)
         first.close()  # the Terminate signal
         assert len(run(pool, "Get-Thing").output) == 1
+
+
+def test_a_user_may_hold_only_max_shells_per_user_shells(
+    make_lync_emulator: Callable[..., Emulator], fake: FakeService
+) -> None:
+    """MaxShellsPerUser (MS-WSMV 3.1.4.5.2.1): a Create beyond the user's quota is refused
+    with QuotaLimit; another user is not affected, and a deleted shell frees its place."""
+    emu = make_lync_emulator(
+        service=fake,
+        users={"lab\\admin": "Secret123!", "lab\\other": "Other123!"},
+        max_shells_per_user=2,
+    )
+    first, second = RunspacePool(client(emu)), RunspacePool(client(emu))
+    first.open()
+    second.open()
+    with pytest.raises(WSManFaultError) as refused:
+        RunspacePool(client(emu)).open()
+    assert refused.value.code == 2150859173
+    assert "allowed a maximum number of 2 concurrent shells" in str(refused.value)
+    with RunspacePool(client(emu, username="lab\\other", password="Other123!")) as theirs:
+        assert len(run(theirs, "Get-Thing").output) == 1
+    first.close()
+    with RunspacePool(client(emu)) as again:
+        assert len(run(again, "Get-Thing").output) == 1
+    second.close()
+    assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 0

@@ -404,6 +404,44 @@ def test_a_write_refused_unread_after_an_idle_connection_closed_is_sent_again(
     assert session.stats.retries == 1 and session.stats.pools_opened == 2
 
 
+def test_the_shell_of_a_session_refused_unread_is_deleted_not_left_to_count(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    """The refused session's shell is alive on the server: it is deleted from a new login,
+    or each idle spell would leave one holding a place of the user's MaxShellsPerUser
+    until the idle timeout, and the third write here would be refused a session. The
+    close at the end meets the same refusal (its connection went idle too) and deletes the
+    last shell the same way."""
+    emu = make_lync_emulator(auth="ntlm", max_shells_per_user=2)
+    session = LyncSession(frontend_settings(emu, auth="ntlm", max_pools=1))
+    try:
+        for index in range(4):
+            session.write(new_provider(f"p{index}", f"sip{index}.fabrikam.com"))
+            assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 1
+            emu.cut_idle_connections()
+    finally:
+        session.close()
+    assert session.stats.pools_opened == 4 == emu.counters[Counter.POOLS_CLOSED, "frontend"]
+    assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 0
+    assert len(emu.audit.entries("New-CsHostingProvider")) == 4
+
+
+def test_a_session_refused_for_the_users_shell_quota_says_what_holds_it(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_lync_emulator(max_shells_per_user=1)
+    holder = LyncSession(frontend_settings(emu))
+    try:
+        holder.read(CmdletCall("Get-CsUser"))
+        with pytest.raises(TransportError) as caught:
+            LyncSession(frontend_settings(emu, max_pools=1)).read(CmdletCall("Get-CsUser"))
+    finally:
+        holder.close()
+    assert "maximum number of 1 concurrent shells" in caught.value.summary
+    assert caught.value.hint.startswith("this account holds as many remote PowerShell sessions")
+    assert "lync:poolsPerEndpoint" in caught.value.hint
+
+
 def test_a_400_after_the_command_ran_is_settled_by_reading_back_not_resent(
     make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
