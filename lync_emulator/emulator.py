@@ -170,6 +170,7 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop every server and remove private files; safe to call twice."""
+        self.faults.hear_again()  # ignored requests end first, their threads freed
         for server in self._servers.values():
             server.stop()
         for table in self._tables.values():

@@ -44,6 +44,9 @@ class Faults:
         self._auth_rejections = 0
         self._reject_all_auth = False
         self._outage_until = 0.0
+        self._deaf = 0
+        self._hearing = threading.Event()
+        self._hearing.set()
         self.clock: Callable[[], float] = time.monotonic
 
     def fail_next_requests(self, count: int = 1) -> None:
@@ -55,6 +58,22 @@ class Faults:
         """Close the socket without answering the next ``count`` requests."""
         with self._lock:
             self._drops += count
+
+    def ignore_next_requests(self, count: int = 1) -> None:
+        """Read the next ``count`` requests and never answer them, as a hung IIS worker
+        does: the connection stays open and silent until the client's read timeout, and is
+        closed once :meth:`hear_again` (or :meth:`clear`, or the emulator's stop) frees the
+        threads holding them."""
+        with self._lock:
+            self._deaf += count
+            self._hearing.clear()
+
+    def hear_again(self) -> None:
+        """Free every request held by :meth:`ignore_next_requests` (their connections close
+        unanswered) and ignore no more."""
+        with self._lock:
+            self._deaf = 0
+            self._hearing.set()
 
     def reject_next_authentications(self, count: int = 1) -> None:
         """Fail the next ``count`` authentication attempts as if the password were wrong."""
@@ -114,13 +133,14 @@ class Faults:
         self.replies.release_replies()
 
     def clear(self) -> None:
-        """Switch every fault off: latency, open cost, outage, countdowns, lost and held
-        answers, and the state model's failing invocations and writes."""
+        """Switch every fault off: latency, open cost, outage, countdowns, ignored requests,
+        lost and held answers, and the state model's failing invocations and writes."""
         with self._lock:
             self.latency_ms = self.open_cost_ms = 0
             self._http_errors = self._drops = self._auth_rejections = 0
             self._reject_all_auth = False
             self._outage_until = 0.0
+        self.hear_again()
         self.replies.clear()
         self._service_faults().clear()
 
@@ -141,6 +161,15 @@ class Faults:
     def take_drop(self) -> bool:
         """Whether this request's connection is dropped."""
         return self._take("_drops")
+
+    def take_ignored(self) -> bool:
+        """Whether this request is to be ignored (:meth:`ignore_next_requests`)."""
+        return self._take("_deaf")
+
+    def wait_to_hear(self, timeout_s: float) -> None:
+        """Hold an ignored request until :meth:`hear_again`, or ``timeout_s`` (HTTP.sys's
+        own timers end any request at last)."""
+        self._hearing.wait(timeout_s)
 
     def take_auth_rejection(self) -> bool:
         """Whether this authentication attempt is rejected."""

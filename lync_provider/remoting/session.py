@@ -605,7 +605,7 @@ class LyncSession:
             hint = (
                 credentials_hint(*self.settings.credential_keys)
                 if error_type is AuthenticationFailedError
-                else _specific_hint(err)
+                else _specific_hint(err, answered_before=self.stats.pools_opened > 0)
             )
             raise error_type(
                 summary,
@@ -847,13 +847,20 @@ def _timeouts(settings: EndpointSettings) -> tuple[int, int]:
     return receive, receive + math.ceil(settings.connect_timeout)
 
 
-def _specific_hint(err: BaseException) -> str | None:
+def _specific_hint(err: BaseException, *, answered_before: bool) -> str | None:
     """A hint for the failures whose cause the transport's default hint would miss; None
-    keeps the error type's own."""
+    keeps the error type's own. ``answered_before``: this endpoint opened a session for
+    this process, so its URL is right and a silence is the server's."""
     if isinstance(err, requests.exceptions.ConnectTimeout):
         return (
             "nothing took the connection: check the host name, the port and the firewall; "
             "on a slow network raise lync:connectTimeout"
+        )
+    if isinstance(err, requests.exceptions.ReadTimeout) and answered_before:
+        return (
+            "the server answered this process before and now took the request without "
+            "answering: it may be overloaded or hung (check its event log and, on a front "
+            "end, the IIS application pool); if it is only slow, raise lync:operationTimeout"
         )
     if isinstance(err, requests.exceptions.ReadTimeout):
         return (

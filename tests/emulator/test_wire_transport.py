@@ -183,6 +183,17 @@ def test_dropped_connection(emu: Emulator) -> None:
         assert len(run(pool, "Get-Thing").output) == 1
 
 
+def test_an_ignored_request_gets_no_answer_until_the_client_gives_up(emu: Emulator) -> None:
+    """A hung worker: the request is read, and nothing comes back before the client's read
+    timeout; once freed, the server answers again."""
+    emu.faults.ignore_next_requests(1)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        RunspacePool(client(emu, read_timeout=1)).open()
+    emu.faults.hear_again()
+    with RunspacePool(client(emu)) as pool:
+        assert len(run(pool, "Get-Thing").output) == 1
+
+
 def test_forgotten_shells_fault_on_next_use(emu: Emulator) -> None:
     pool = RunspacePool(client(emu))
     pool.open()

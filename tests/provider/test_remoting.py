@@ -372,6 +372,26 @@ def test_a_session_slower_to_open_than_a_receive_wait_is_waited_for(
     assert session.stats.retries == 0
 
 
+def test_a_server_that_goes_silent_is_not_blamed_on_the_url(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    """A server that answered this session and then takes a request without answering (a
+    hung IIS worker) is the server's problem: the hint says so, where for a first contact
+    it points at the URL's port and path (test_silent_host_times_out...)."""
+    emu = make_lync_emulator()
+    session = LyncSession(frontend_settings(emu, operation_timeout=1, connect_timeout=1))
+    session.read(CmdletCall("Get-CsUser"))
+    emu.faults.ignore_next_requests(1)
+    with pytest.raises(OperationTimeoutError) as caught:
+        session.read(CmdletCall("Get-CsUser"))
+    emu.faults.hear_again()
+    assert caught.value.summary == "Connected, but no answer within 2 s"  # 1 receive + 1 connect
+    assert caught.value.hint.startswith("the server answered this process before")
+    assert "port and path" not in caught.value.hint
+    assert len(session.read(CmdletCall("Get-CsUser"))) > 0  # on a new pool: it hears again
+    session.close()
+
+
 def test_a_session_that_does_not_open_in_time_is_an_operation_timeout(
     make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
