@@ -3,7 +3,7 @@
 ``__main__.py`` and the ``check`` command read the same ``lync:`` keys (the project is named
 ``lync``, so the connection keys the providers read in ``configure()`` are project keys with a
 schema in Pulumi.yaml). A mistake stops the program with one message that names every bad
-program key and the first problem of the connection keys, in the terms of ``pulumi config
+program key and every problem of the connection keys, in the terms of ``pulumi config
 set``, before any resource is registered.
 """
 
@@ -29,7 +29,6 @@ from lync_provider.resources.types import Fqdn, PolicyIdentity
 from lync_provider.settings.connections import (
     KEYS,
     NAMESPACE,
-    SECRET_KEYS,
     ConnectionConfigError,
     flag,
     load_connections,
@@ -144,7 +143,7 @@ def _decoded(given: Any) -> Any:
 def load_program_config(raw: Mapping[str, Any], lookup: Lookup) -> IntegrationSettings:
     """Validate the integration keys in ``raw`` (``{"cloud": ..., ...}`` without namespace)
     and the connection keys through ``lookup``; raise one error naming every bad program key
-    and the first problem of the connection keys (see ``load_connections``)."""
+    and every problem of the connection keys (see ``load_connections``)."""
     problems: list[str] = []
     settings: IntegrationSettings | None = None
     try:
@@ -186,15 +185,7 @@ def _connection_problems(lookup: Lookup) -> list[str]:
             "https://pool01.contoso.com/OcsPowershell`"
         )
     else:
-        auth = str(lookup("auth") or "negotiate").lower()
-        for key in ("username", "password"):
-            if auth != "kerberos" and lookup(key) is None:
-                how = "--secret " if key in SECRET_KEYS else ""
-                problems.append(f"{_key(key)}: missing; `pulumi config set {how}{_key(key)} ...`")
-        connections = load_connections(lookup)
-        # Missing credentials were reported above, key by key.
-        if connections.problem and "needs a username and a password" not in connections.problem:
-            problems.append(connections.problem)
+        problems += load_connections(lookup).problems
     try:
         load_server_version(lookup)
     except ConnectionConfigError as err:

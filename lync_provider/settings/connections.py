@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from lync_provider.lync.versions import DEFAULT_VERSION, ServerVersion
-from lync_provider.settings.endpoint import EndpointSettings
+from lync_provider.settings.endpoint import EndpointSettings, needs_password
 
 # (config key under the `lync:` namespace, environment variable)
 KEYS: dict[str, str] = {
@@ -54,7 +54,12 @@ class Connections:
 
     frontend: EndpointSettings | None
     edge: EndpointSettings | None
-    problem: str | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def problem(self) -> str | None:
+        """Every problem of the connection keys, in one line; None when there is none."""
+        return "; ".join(self.problems) or None
 
     def require_frontend(self) -> EndpointSettings:
         """The front end endpoint, or an error saying which keys to set."""
@@ -109,35 +114,62 @@ def flag(value: Any) -> bool:
 def _endpoint(
     get: Lookup, url_key: str, user_key: str, password_key: str, auth_key: str
 ) -> EndpointSettings | None:
+    """The endpoint the keys describe, None without its URL; every problem of its keys at
+    once (:class:`_KeyProblemsError`), each under its key."""
     url = get(url_key)
     if url is None:
         return None
+    problems: list[str] = []
     username = get(user_key) or get("username")
     password = get(password_key) or get("password")
-    auth = get(auth_key) or get("auth") or "negotiate"
+    auth = str(get(auth_key) or get("auth") or "negotiate").lower()
+    credential_keys = tuple(
+        # The keys the values came from: an Edge's own, or the shared ones they fall back to.
+        f"{NAMESPACE}:{own if get(own) else shared}"
+        for own, shared in zip(
+            (user_key, password_key, auth_key), ("username", "password", "auth"), strict=True
+        )
+    )
+    if needs_password(auth):
+        # Here rather than in the model, which stops at its first refusal (a bad URL).
+        for key, value in zip(credential_keys[:2], (username, password), strict=True):
+            if not value:
+                problems.append(_missing_credential(key, credential_keys[2], auth))
     fields: dict[str, Any] = {
         "url": str(url),
-        "auth": str(auth).lower(),
+        "auth": auth,
         "username": username,
         "password": password,
         "encryption": str(get("encryption") or "auto").lower(),
-        # The keys the values came from: an Edge's own, or the shared ones they fall back to.
-        "credential_keys": tuple(
-            f"{NAMESPACE}:{own if get(own) else shared}"
-            for own, shared in zip(
-                (user_key, password_key, auth_key), ("username", "password", "auth"), strict=True
-            )
-        ),
+        "credential_keys": credential_keys,
+        **_tuning(get, problems),
     }
+    module = get("importModule")
+    # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
+    if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
+        fields["import_module"] = module
+    try:
+        settings = EndpointSettings.model_validate(fields)
+    except ValidationError as err:
+        said = frozenset({"credentials_missing"} if problems else ())  # _missing_credential
+        found = _problems(err, url_key, credential_keys, reported=said)
+        raise _KeyProblemsError([*problems, *found]) from None
+    if problems:
+        raise _KeyProblemsError(problems)
+    return settings
+
+
+def _tuning(get: Lookup, problems: list[str]) -> dict[str, Any]:
+    """The fields of the keys every endpoint shares (certificates, timeouts, pools); what
+    is wrong with them is added to ``problems``."""
+    fields: dict[str, Any] = {}
     if get("caBundle"):
         bundle = Path(str(get("caBundle"))).expanduser()
-        if not bundle.is_file():
-            raise ValueError(
-                f"{NAMESPACE}:caBundle: {str(bundle)!r} is not a file; give the path of the PEM "
-                "file of the CA that issued the servers' certificates"
-            )
-        _check_pem_certificates(bundle)
-        fields["ca_bundle"] = str(bundle)
+        try:
+            _check_ca_bundle(bundle)
+            fields["ca_bundle"] = str(bundle)
+        except ValueError as err:
+            problems.append(str(err))
     if get("skipCertificateValidation") is not None:
         fields["verify_certificate"] = not flag(get("skipCertificateValidation"))
     for key, field in (
@@ -145,15 +177,40 @@ def _endpoint(
         ("connectTimeout", "connect_timeout"),
     ):
         if get(key):
-            fields[field] = _seconds(key, get(key))
+            try:
+                fields[field] = _seconds(key, get(key))
+            except ValueError as err:
+                problems.append(str(err))
     for key, field in (("poolsPerEndpoint", "max_pools"), ("batchSize", "batch_size")):
         if get(key):
             fields[field] = get(key)
-    module = get("importModule")
-    # OcsPowershell preloads the Lync cmdlets; a plain WinRM endpoint needs the module.
-    if module and not str(url).rstrip("/").lower().endswith("/ocspowershell"):
-        fields["import_module"] = module
-    return EndpointSettings.model_validate(fields)
+    return fields
+
+
+def _missing_credential(key: str, auth_key: str, auth: str) -> str:
+    bare = key.removeprefix(f"{NAMESPACE}:")
+    secret = " --secret" if bare in SECRET_KEYS else ""
+    return (
+        f"{key}: not set, and {auth_key} {auth.lower()} needs a user name and a password: "
+        f"run `pulumi config set{secret} {key}` or set {KEYS[bare]}"
+    )
+
+
+class _KeyProblemsError(Exception):
+    """Every problem of one endpoint's keys, each worded under its key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _check_ca_bundle(bundle: Path) -> None:
+    if not bundle.is_file():
+        raise ValueError(
+            f"{NAMESPACE}:caBundle: {str(bundle)!r} is not a file; give the path of the PEM "
+            "file of the CA that issued the servers' certificates"
+        )
+    _check_pem_certificates(bundle)
 
 
 def _check_pem_certificates(bundle: Path) -> None:
@@ -206,35 +263,77 @@ _FIELD_KEYS = {
 }
 
 
-def _problems(err: ValidationError, url_key: str, credential_keys: Sequence[str]) -> str:
+def _problems(
+    err: ValidationError,
+    url_key: str,
+    credential_keys: Sequence[str],
+    *,
+    reported: frozenset[str] = frozenset(),
+) -> list[str]:
     """Each problem under the key it came from (the endpoint's own username, password and
-    auth keys for those fields); the endpoint's URL key for the rest."""
+    auth keys for those fields), a refusal of the settings as a whole in the keys' terms
+    (:func:`_in_config_terms`), and the endpoint's URL key for the rest; none of the error
+    types ``reported`` already said key by key."""
     keys = {
-        **_FIELD_KEYS,
+        **{field: f"{NAMESPACE}:{key}" for field, key in _FIELD_KEYS.items()},
         **dict(zip(("username", "password", "auth"), credential_keys, strict=True)),
+        "url": f"{NAMESPACE}:{url_key}",
     }
-    return "; ".join(
-        f"{NAMESPACE}:{keys.get(str(e['loc'][0]) if e['loc'] else '', url_key)}: "
-        + str(e["msg"]).removeprefix("Value error, ")
-        for e in err.errors()
-    )
+    problems = []
+    for e in err.errors():
+        if e["type"] in reported:
+            continue
+        worded = _in_config_terms(e["type"], keys)
+        if worded is None:
+            field = str(e["loc"][0]) if e["loc"] else "url"
+            worded = keys.get(field, keys["url"]), str(e["msg"]).removeprefix("Value error, ")
+        problems.append(f"{worded[0]}: {worded[1]}")
+    return problems
+
+
+def _in_config_terms(kind: str, keys: Mapping[str, str]) -> tuple[str, str] | None:
+    """A refusal of :class:`EndpointSettings` as a whole (its error ``kind``), said as the
+    key to change and what to set it to; None for the others, whose field names its key."""
+    auth, encryption = keys["auth"], keys["encryption"]
+    if kind == "basic_not_latin1":
+        return auth, (
+            "basic can only send a user name and password made of Latin-1 characters, and "
+            f"these contain another (the euro sign, for example): set {auth} to negotiate or "
+            "ntlm, or change them"
+        )
+    if kind == "basic_over_http":
+        return keys["url"], (
+            f"an http:// URL with {auth} basic would send the password in clear text, and "
+            f"WinRM cannot encrypt Basic messages: use an https:// URL, or set {auth} to "
+            f"negotiate or ntlm (which encrypt the messages over HTTP); set {encryption} to "
+            "never only on purpose, e.g. against a loopback emulator"
+        )
+    if kind == "basic_encryption_always":
+        return encryption, (
+            f"always is not available with {auth} basic: over HTTPS, TLS already encrypts; "
+            f"leave {encryption} unset (auto)"
+        )
+    if kind == "ca_bundle_unverified":
+        return keys["ca_bundle"], f"given while {keys['verify_certificate']} is on; choose one"
+    return None
 
 
 def load_connections(get: Lookup) -> Connections:
-    """Build both endpoints; a mistake is kept and reported when a connection is needed,
-    so that validation-only calls (``check``, ``diff`` in a preview) still work. The message
-    names the endpoint's URL key."""
+    """Build both endpoints; mistakes are kept and reported, all at once, when a connection
+    is needed, so that validation-only calls (``check``, ``diff`` in a preview) still work.
+    Each names its key."""
     endpoints: list[EndpointSettings | None] = []
+    problems: list[str] = []
     for url_key, keys in (
         ("frontEndUrl", ("username", "password", "auth")),
         ("edgeUrl", ("edgeUsername", "edgePassword", "edgeAuth")),
     ):
         try:
             endpoints.append(_endpoint(get, url_key, *keys))
-        except ValidationError as err:
-            return Connections(None, None, _problems(err, url_key, keys))
-        except ValueError as err:
-            named = str(err).startswith(f"{NAMESPACE}:")
-            return Connections(None, None, str(err) if named else f"{NAMESPACE}:{url_key}: {err}")
+        except _KeyProblemsError as found:
+            problems += [p for p in found.problems if p not in problems]  # shared keys once
+            endpoints.append(None)
+    if problems:
+        return Connections(None, None, tuple(problems))
     frontend, edge = endpoints
     return Connections(frontend, edge)

@@ -17,6 +17,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 AuthMethod = Literal["negotiate", "ntlm", "kerberos", "credssp", "basic"]
 Encryption = Literal["auto", "always", "never"]
@@ -112,31 +113,42 @@ class EndpointSettings(BaseModel):
         if self.url is not None:
             _check_url(self.url)
         tls = self.scheme == "https"
-        needs_password = self.auth in ("basic", "ntlm", "negotiate", "credssp")
-        if needs_password and (not self.username or self.password is None):
-            raise ValueError(f"auth={self.auth} needs a username and a password")
+        # Each refusal has its own error type, so that the stack configuration's loader can
+        # say it in terms of its keys (lync_provider.settings.connections).
+        if needs_password(self.auth) and (not self.username or self.password is None):
+            raise PydanticCustomError(
+                "credentials_missing",
+                "auth={auth} needs a username and a password",
+                {"auth": self.auth},
+            )
         if self.auth == "basic" and not _latin1(self.username, self.password):
             # requests, under pypsrp, encodes Basic credentials as Latin-1 and fails at the
             # first request on anything else; which character is not said (it is a secret's).
-            raise ValueError(
+            raise PydanticCustomError(
+                "basic_not_latin1",
                 "auth=basic can only send a user name and password made of Latin-1 "
                 "characters, and these contain another (the euro sign, for example); use "
-                "auth=negotiate or ntlm, or change them"
+                "auth=negotiate or ntlm, or change them",
             )
         if not tls and self.auth == "basic" and self.encryption != "never":
-            raise ValueError(
+            raise PydanticCustomError(
+                "basic_over_http",
                 "Basic authentication over plain HTTP sends the password in clear text and "
                 "WinRM cannot encrypt Basic messages. Use HTTPS, or NTLM/Negotiate (which "
                 "encrypt the messages over HTTP); set encryption='never' only on purpose, "
-                "e.g. against a loopback emulator."
+                "e.g. against a loopback emulator.",
             )
         if tls and self.encryption == "always" and self.auth == "basic":
-            raise ValueError(
+            raise PydanticCustomError(
+                "basic_encryption_always",
                 "encryption='always' is not available with auth=basic; over HTTPS "
-                "TLS already encrypts, leave encryption='auto'"
+                "TLS already encrypts, leave encryption='auto'",
             )
         if self.ca_bundle is not None and not self.verify_certificate:
-            raise ValueError("ca_bundle is given but verify_certificate is off; choose one")
+            raise PydanticCustomError(
+                "ca_bundle_unverified",
+                "ca_bundle is given but verify_certificate is off; choose one",
+            )
         return self
 
     @property
@@ -178,6 +190,11 @@ class EndpointSettings(BaseModel):
     def display_url(self) -> str:
         """The endpoint as shown in messages: never carries credentials."""
         return f"{self.scheme}://{self.hostname}:{self.effective_port}/{self.effective_path}"
+
+
+def needs_password(auth: str) -> bool:
+    """Whether ``auth`` logs in with a user name and a password (Kerberos brings a ticket)."""
+    return auth in ("basic", "ntlm", "negotiate", "credssp")
 
 
 def _latin1(username: str | None, password: SecretStr | None) -> bool:

@@ -136,7 +136,7 @@ def test_config_mistakes_stop_the_program_naming_each_key() -> None:
         run_program(config)
     text = str(caught.value)
     assert "lync:cloud" in text and "'worldwide' or '21vianet'" in text
-    assert "lync:password: missing" in text and "--secret" in text
+    assert "lync:password: not set" in text and "--secret lync:password" in text
     assert "lync:frontEndUrl" in text
     assert "lync:colour: not a key of this project" in text
     assert "lync:edgeUrl: missing" in text
@@ -227,6 +227,45 @@ def test_a_bad_timeout_names_its_key() -> None:
     with pytest.raises(Exception, match=r"lync:operationTimeout: 'soon' is not a number") as err:
         run_program({**BASE, "lync:operationTimeout": "soon"})
     assert "lync:frontEndUrl" not in str(err.value)
+
+
+def test_every_problem_of_the_connection_keys_is_reported_at_once() -> None:
+    config = {**BASE, "lync:operationTimeout": "soon", "lync:connectTimeout": "-1"}
+    frontend = load_connections(lookup_from(config, env={}))
+    assert frontend.problem == (
+        "lync:operationTimeout: 'soon' is not a number of seconds; "
+        "lync:connectTimeout: Input should be greater than 0"
+    )
+
+
+def test_basic_over_http_is_refused_in_the_words_of_the_stack_keys() -> None:
+    config = {**BASE, "lync:frontEndUrl": "http://pool01.contoso.com/OcsPowershell"}
+    problem = load_connections(lookup_from({**config, "lync:auth": "basic"}, env={})).problem
+    assert problem is not None and problem.startswith("lync:frontEndUrl: an http:// URL with ")
+    assert "set lync:auth to negotiate or ntlm" in problem
+    assert "set lync:encryption to never only on purpose" in problem
+    assert "encryption='never'" not in problem  # the Python model's words, not the stack's
+
+
+@pytest.mark.parametrize(
+    ("left_out", "expected"),
+    [
+        (
+            ("lync:password", "lync:edgePassword"),
+            "lync:password: not set, and lync:auth negotiate needs a user name and a password: "
+            "run `pulumi config set --secret lync:password` or set LYNC_PASSWORD",
+        ),
+        (
+            ("lync:username",),
+            "lync:username: not set, and lync:auth negotiate needs a user name and a password: "
+            "run `pulumi config set lync:username` or set LYNC_USERNAME",
+        ),
+    ],
+)
+def test_a_missing_credential_is_named_by_its_key(left_out: tuple[str, ...], expected: str) -> None:
+    config = {k: v for k, v in BASE.items() if k not in left_out}
+    problem = load_connections(lookup_from(config, env={})).problem
+    assert problem is not None and problem.split("; ")[0] == expected
 
 
 def test_a_bad_encryption_names_its_own_key() -> None:
