@@ -12,8 +12,8 @@ import time
 from lync_emulator import wsman
 from lync_emulator.auth import ENCRYPTED_CONTENT_TYPE, Authenticator, AuthError, ConnectionAuth
 from lync_emulator.counters import Counter, Counters
-from lync_emulator.faults import Faults
-from lync_emulator.http import DEFAULT_TIMEOUT_S, HttpRequest, HttpResponse, error_page
+from lync_emulator.faults import HUNG_WORKER_S, Faults
+from lync_emulator.http import HttpRequest, HttpResponse, error_page
 from lync_emulator.invocation import Role
 
 
@@ -54,8 +54,9 @@ class RoleEndpoint:
             time.sleep(delay)
         if self.faults.take_drop():
             return HttpResponse(0, drop=True)
-        if self.faults.take_ignored():
-            self.faults.wait_to_hear(DEFAULT_TIMEOUT_S)
+        held = self.faults.take_ignored()
+        if held is not None:
+            held.wait(HUNG_WORKER_S)
             return HttpResponse(0, drop=True)
         if self.faults.in_outage():
             # HTTP.sys's own page while the application pool is down (IIS 503.0).

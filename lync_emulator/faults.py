@@ -16,6 +16,11 @@ from collections.abc import Callable
 from lync_emulator.invocation import ServiceFaults
 from lync_emulator.replies import ReplyFaults
 
+# How long a hung IIS worker holds a request at most: the Windows Process Activation Service
+# recycles a worker that fails its health pings for processModel pingResponseTime (90 s by
+# default; learn.microsoft.com, IIS configuration reference, applicationPools processModel).
+HUNG_WORKER_S = 90.0
+
 
 class Faults:
     """Thread-safe fault switches shared by every role of one emulator.
@@ -62,15 +67,16 @@ class Faults:
     def ignore_next_requests(self, count: int = 1) -> None:
         """Read the next ``count`` requests and never answer them, as a hung IIS worker
         does: the connection stays open and silent until the client's read timeout, and is
-        closed once :meth:`hear_again` (or :meth:`clear`, or the emulator's stop) frees the
-        threads holding them."""
+        closed unanswered once :meth:`hear_again` (or :meth:`clear`, or the emulator's
+        stop) frees them, or after :data:`HUNG_WORKER_S`. An ignored request never reaches
+        WSMan: whether a hung worker runs a command late is not modelled."""
         with self._lock:
             self._deaf += count
-            self._hearing.clear()
+            if self._hearing.is_set():  # a new spell: those freed before stay free
+                self._hearing = threading.Event()
 
     def hear_again(self) -> None:
-        """Free every request held by :meth:`ignore_next_requests` (their connections close
-        unanswered) and ignore no more."""
+        """Free every request held by :meth:`ignore_next_requests` and ignore no more."""
         with self._lock:
             self._deaf = 0
             self._hearing.set()
@@ -162,14 +168,13 @@ class Faults:
         """Whether this request's connection is dropped."""
         return self._take("_drops")
 
-    def take_ignored(self) -> bool:
-        """Whether this request is to be ignored (:meth:`ignore_next_requests`)."""
-        return self._take("_deaf")
-
-    def wait_to_hear(self, timeout_s: float) -> None:
-        """Hold an ignored request until :meth:`hear_again`, or ``timeout_s`` (HTTP.sys's
-        own timers end any request at last)."""
-        self._hearing.wait(timeout_s)
+    def take_ignored(self) -> threading.Event | None:
+        """For a request to be ignored (:meth:`ignore_next_requests`), what frees it."""
+        with self._lock:
+            if self._deaf <= 0:
+                return None
+            self._deaf -= 1
+            return self._hearing
 
     def take_auth_rejection(self) -> bool:
         """Whether this authentication attempt is rejected."""

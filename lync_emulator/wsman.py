@@ -150,22 +150,25 @@ def commands_per_shell_exceeded() -> WSManFaultError:
 
 
 # MaxShellsPerUser: a Create beyond the shells one user may hold open is refused with a
-# wsman:QuotaLimit fault (MS-WSMV 3.1.4.5.2.1). The code (0x803381A5) and the message are as
-# Windows sends them in the captures of test-kitchen/test-kitchen#656 and the PowerShell
-# team's "Configuring WSMAN Limits" (devblogs.microsoft.com/powershell/configuring-wsman-
-# limits); the microsoft.powershell plugin allows 25 by default. What an IIS-hosted
-# OcsPowershell sets is UNCERTAIN. Shells left open count until Delete or the idle timeout.
+# wsman:QuotaLimit fault (MS-WSMV 3.1.4.5.2.1). The microsoft.powershell plugin allows 25 by
+# default (the PowerShell team's "Configuring WSMAN Limits"); its refusal is
+# ERROR_WSMAN_QUOTA_MAX_SHELLS_PPQ (0x803381E4; wsmerror.h), where WinRS's own quota (30)
+# answers ERROR_WSMAN_QUOTA_MAX_SHELLS (0x803381A5, "This user is allowed a maximum number of
+# N concurrent shells", test-kitchen/test-kitchen#656). The wording is that of an IIS-hosted
+# Skype for Business PowerShell endpoint (Microsoft365DSC/Microsoft365DSC#966), the nearest
+# capture to OcsPowershell; which quota and code an on-premises OcsPowershell applies is
+# UNCERTAIN. A shell holds its place until Delete (or the idle timeout).
 SHELLS_PER_USER_DEFAULT = 25
 
 
-def shells_per_user_exceeded(limit: int) -> WSManFaultError:
-    """A Create refused because the user already holds ``limit`` shells."""
+def shells_per_user_exceeded() -> WSManFaultError:
+    """A Create refused because the user already holds as many shells as allowed."""
     return WSManFaultError(
-        2150859173,
+        2150859236,
         "w:QuotaLimit",
-        "The WS-Management service cannot process the request. This user is allowed a "
-        f"maximum number of {limit} concurrent shells, which has been exceeded. Close "
-        "existing shells or raise the quota for this user.",
+        "The WS-Management service cannot process the request. The maximum number of "
+        "concurrent shells for this user has been exceeded. Close existing shells or raise "
+        "the quota for this user.",
     )
 
 

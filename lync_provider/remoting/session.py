@@ -85,8 +85,9 @@ _TIMED_OUT = 2150858793
 _COMMANDS_PER_SHELL = 2150859241
 _COMMANDS_PER_SHELL_TEXT = "maximum number of concurrent commands per shell"
 # The user's MaxShellsPerUser quota is full, a Create's wsman:QuotaLimit (MS-WSMV
-# 3.1.4.5.2.1): 0x803381A5 as WinRM sends it, and the words its messages share.
-_SHELLS_PER_USER = 2150859173
+# 3.1.4.5.2.1): the PowerShell plugin's (0x803381E4) or WinRS's own (0x803381A5), and the
+# words both messages share.
+_SHELLS_PER_USER = frozenset({2150859236, 2150859173})
 _SHELLS_PER_USER_TEXT = "concurrent shells"
 _READ_ATTEMPTS = 3
 # pypsrp sends a Receive whose answer timed out again, up to 5 more times (hard-wired in
@@ -151,7 +152,9 @@ _PARSE_FAILURES = (
     ValueError,
 )
 
-# What closing a pool may raise, besides a bug: a close is best effort.
+# What closing a pool may raise. A close is best effort: even pypsrp failing on the reply
+# (its parse failures are the built-in exception types) goes to the debug log only, so
+# that one pool's close cannot keep the others open at exit.
 _CLOSE_FAILURES = (WinRMError, requests.exceptions.RequestException, OSError, *_PARSE_FAILURES)
 
 Records = list[dict[str, Any]]
@@ -438,12 +441,22 @@ class LyncSession:
         s = self.settings
         with self._translated(calls):
             pool = RunspacePool(self._wsman(), configuration_name=s.configuration_name)
-            self._open_waiting(pool, calls)
+            try:
+                self._open_waiting(pool, calls)
+            except BaseException:
+                # Not the session's pool yet, so no discard closes its client: this does.
+                pool.connection.transport.close()
+                raise
             self._count("pools_opened")
             self._pool = pool
             if s.import_module:
                 module = CmdletCall("Import-Module", {"Name": s.import_module})
-                self._invoke(pool, [module], tolerate=False)
+                try:
+                    self._invoke(pool, [module], tolerate=False)
+                except LyncRemotingError:
+                    # A pool without its module would fail every later call differently.
+                    self._discard_pool(graceful=True)
+                    raise
         log.info("opened a remote PowerShell session to %s", s.display_url)
         return pool
 
@@ -860,18 +873,19 @@ def _specific_hint(err: BaseException, *, answered_before: bool) -> str | None:
         return (
             "the server answered this process before and now took the request without "
             "answering: it may be overloaded or hung (check its event log and, on a front "
-            "end, the IIS application pool); if it is only slow, raise lync:operationTimeout"
+            "end, the IIS application pool)"
         )
     if isinstance(err, requests.exceptions.ReadTimeout):
         return (
             "something at this address took the connection but did not answer as WinRM "
             "does: check the URL's port and path; if the server is only slow, raise "
-            "lync:operationTimeout"
+            "lync:connectTimeout (a request waits that long for its answer, plus the "
+            "Receive wait of at most 20 s)"
         )
     if isinstance(err, WinRMTransportError):
         return _STATUS_HINTS.get(err.code)
     if isinstance(err, WSManFaultError) and (
-        err.code == _SHELLS_PER_USER or _SHELLS_PER_USER_TEXT in str(err)
+        err.code in _SHELLS_PER_USER or _SHELLS_PER_USER_TEXT in str(err)
     ):
         return (
             "this account holds as many remote PowerShell sessions on the server as it may "

@@ -277,8 +277,8 @@ def test_a_user_may_hold_only_max_shells_per_user_shells(
     second.open()
     with pytest.raises(WSManFaultError) as refused:
         RunspacePool(client(emu)).open()
-    assert refused.value.code == 2150859173
-    assert "allowed a maximum number of 2 concurrent shells" in str(refused.value)
+    assert refused.value.code == 2150859236  # ERROR_WSMAN_QUOTA_MAX_SHELLS_PPQ
+    assert "maximum number of concurrent shells for this user" in str(refused.value)
     with RunspacePool(client(emu, username="lab\\other", password="Other123!")) as theirs:
         assert len(run(theirs, "Get-Thing").output) == 1
     first.close()

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -212,7 +213,7 @@ def test_silent_host_times_out_within_the_connect_timeout() -> None:
             s.read(CmdletCall("Get-CsUser"))
         assert time.monotonic() - started < 1 + 1 + 2  # read timeout = receive + connect
     assert caught.value.summary == "Connected, but no answer within 2 s"  # 1 receive + 1 connect
-    assert "lync:operationTimeout" in caught.value.hint
+    assert "lync:connectTimeout" in caught.value.hint  # what moves the read timeout
 
 
 def test_eight_threads_share_at_most_max_pools_pools(lync_emulator: Emulator) -> None:
@@ -457,9 +458,50 @@ def test_a_session_refused_for_the_users_shell_quota_says_what_holds_it(
             LyncSession(frontend_settings(emu, max_pools=1)).read(CmdletCall("Get-CsUser"))
     finally:
         holder.close()
-    assert "maximum number of 1 concurrent shells" in caught.value.summary
+    assert "maximum number of concurrent shells for this user" in caught.value.summary
     assert caught.value.hint.startswith("this account holds as many remote PowerShell sessions")
     assert "lync:poolsPerEndpoint" in caught.value.hint
+
+
+def test_a_session_that_failed_to_open_leaves_no_client_open(
+    make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool that never opened is not yet the session's, so no discard closes its client:
+    the open does, or every retry of a refused open would keep a socket."""
+    emu = make_lync_emulator(max_shells_per_user=1)
+    holder = LyncSession(frontend_settings(emu))
+    holder.read(CmdletCall("Get-CsUser"))
+    made: list[Any] = []
+    build = LyncSession._wsman
+
+    def spied(session: LyncSession) -> Any:
+        wsman = build(session)
+        close = wsman.transport.close
+
+        def counted() -> None:
+            made.append(wsman)
+            close()
+
+        wsman.transport.close = counted
+        return wsman
+
+    monkeypatch.setattr(LyncSession, "_wsman", spied)
+    refused = LyncSession(frontend_settings(emu, max_pools=1))
+    with pytest.raises(TransportError):
+        refused.read(CmdletCall("Get-CsUser"))
+    holder.close()
+    assert refused.stats.retries == 2 and len(made) == 3  # each of the 3 opens closed its own
+
+
+def test_a_pool_whose_module_would_not_import_is_closed_not_kept(
+    lync_emulator: Emulator,
+) -> None:
+    """A pool without its module would fail each later call as 'not recognized'."""
+    session = LyncSession(edge_settings(lync_emulator, import_module="SkypeForBusiness"))
+    with pytest.raises(RemoteCommandError):
+        session.read(CmdletCall("Get-CsHostingProvider", {"LocalStore": SWITCH}))
+    assert session.pools_open == 0
+    assert lync_emulator.counters[Counter.SHELLS_OPEN, "edge"] == 0
 
 
 def test_a_400_after_the_command_ran_is_settled_by_reading_back_not_resent(

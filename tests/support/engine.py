@@ -62,6 +62,10 @@ PROVIDER_KEY = "__provider"
 _DYNAMIC_PACKAGE = "pulumi-python"
 
 Props = dict[str, Any]
+# How long the engine lets a plugin shut down after SIGINT before it sends SIGKILL (pulumi
+# sdk/go/common/resource/plugin/plugin.go, ExecPlugin's kill: InterruptChildren, then 5 s).
+SHUTDOWN_GRACE_S = 5
+
 T = TypeVar("T")
 
 
@@ -260,14 +264,15 @@ class ProviderProcess:
         self.stop()
 
     def stop(self) -> None:
-        """Close the channel and interrupt the process (its ``main`` stops the server on SIGINT)."""
+        """Close the channel and interrupt the process (its ``main`` stops the server on
+        SIGINT), killing it after the engine's grace period, as the engine does."""
         if self._channel is not None:
             self._channel.close()
             self._channel = None
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGINT)
             try:
-                self._proc.wait(timeout=10)
+                self._proc.wait(timeout=SHUTDOWN_GRACE_S)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
