@@ -7,6 +7,7 @@ installer (``pulumi.automation._cmd._download_to_file``, the SDK's one network c
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -137,10 +138,15 @@ def write_fake_pulumi(path: Path, log: Path, version: str = SDK_VERSION) -> Path
     return write_script(path, FAKE_PULUMI, LOG=str(log), VERSION=version)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free now: each probe stays bound until all are chosen, so
+    the kernel cannot hand one out twice (a later process may still take one; nothing here
+    can hold a port for the emulator the deploy starts)."""
+    with contextlib.ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @pytest.fixture
@@ -153,7 +159,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "stacks").mkdir()
     (tmp_path / "Pulumi.yaml").write_bytes((PROJECT_DIR / "Pulumi.yaml").read_bytes())
     text = (PROJECT_DIR / "stacks" / "Pulumi.local.yaml").read_text(encoding="utf-8")
-    text = text.replace(":15985/", f":{free_port()}/").replace(":15986/", f":{free_port()}/")
+    frontend_port, edge_port = free_ports(2)
+    text = text.replace(":15985/", f":{frontend_port}/").replace(":15986/", f":{edge_port}/")
     (tmp_path / "stacks" / "Pulumi.local.yaml").write_text(text, encoding="utf-8")
     yield tmp_path
     pid_file = tmp_path / ".emulator" / "emulator.pid"
