@@ -115,12 +115,6 @@ class EndpointSettings(BaseModel):
         tls = self.scheme == "https"
         # Each refusal has its own error type, so that the stack configuration's loader can
         # say it in terms of its keys (lync_provider.settings.connections).
-        if needs_password(self.auth) and (not self.username or self.password is None):
-            raise PydanticCustomError(
-                "credentials_missing",
-                "auth={auth} needs a username and a password",
-                {"auth": self.auth},
-            )
         if self.auth == "basic" and not _latin1(self.username, self.password):
             # requests, under pypsrp, encodes Basic credentials as Latin-1 and fails at the
             # first request on anything else; which character is not said (it is a secret's).
@@ -148,6 +142,14 @@ class EndpointSettings(BaseModel):
             raise PydanticCustomError(
                 "ca_bundle_unverified",
                 "ca_bundle is given but verify_certificate is off; choose one",
+            )
+        # Last: the stack configuration's loader says a missing credential key by key, so the
+        # refusals above are not hidden behind it.
+        if needs_password(self.auth) and (not self.username or self.password is None):
+            raise PydanticCustomError(
+                "credentials_missing",
+                "auth={auth} needs a username and a password",
+                {"auth": self.auth},
             )
         return self
 

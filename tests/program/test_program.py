@@ -245,6 +245,10 @@ def test_basic_over_http_is_refused_in_the_words_of_the_stack_keys() -> None:
     assert "set lync:auth to negotiate or ntlm" in problem
     assert "set lync:encryption to never only on purpose" in problem
     assert "encryption='never'" not in problem  # the Python model's words, not the stack's
+    # A missing password does not hide it: both are said at once.
+    config = {k: v for k, v in config.items() if "assword" not in k}
+    both = load_connections(lookup_from({**config, "lync:auth": "basic"}, env={})).problems
+    assert [p.split(":")[1] for p in both] == ["password", "frontEndUrl"]
 
 
 @pytest.mark.parametrize(
