@@ -41,7 +41,7 @@ from pypsrp.exceptions import (
     WSManFaultError,
 )
 from pypsrp.powershell import PowerShell, RunspacePool
-from pypsrp.wsman import WSMan
+from pypsrp.wsman import SelectorSet, WSMan
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -155,6 +155,9 @@ _PARSE_FAILURES = (
 # What closing a pool may raise. A close is best effort: even pypsrp failing on the reply
 # (its parse failures are the built-in exception types) goes to the debug log only, so
 # that one pool's close cannot keep the others open at exit.
+# The WS-Man OperationTimeout of a Delete of a shell being dropped (pypsrp waits 2 s more
+# for the HTTP answer).
+_DELETE_SECONDS = 5
 _CLOSE_FAILURES = (WinRMError, requests.exceptions.RequestException, OSError, *_PARSE_FAILURES)
 
 Records = list[dict[str, Any]]
@@ -498,7 +501,7 @@ class LyncSession:
                 raise
         while pool.state == RunspacePoolState.NEGOTIATION_SENT:
             if time.monotonic() >= deadline:
-                pool.connection.transport.close()  # the shell is left to its idle timeout
+                self._delete_shell(pool, afresh=False)  # its client is closed by the caller
                 raise OperationTimeoutError(
                     f"The session did not open within {self.settings.operation_timeout:g} s",
                     endpoint=self.settings.display_url,
@@ -694,18 +697,26 @@ class LyncSession:
             self._delete_shell(pool, afresh=True)
 
     def _delete_shell(self, pool: RunspacePool, *, afresh: bool) -> None:
-        """Delete the pool's shell, best effort, from its own client unless ``afresh``, and
-        from a new one (a connection and login of its own) when that is refused.
+        """Delete the pool's shell, best effort and within :data:`_DELETE_SECONDS`, from its
+        own client unless ``afresh``, and from a new one (a connection and login of its own)
+        when that is refused.
 
         A shell dropped without a Delete holds a place of the user's MaxShellsPerUser (25
         by default) until the idle timeout, hours by default (MS-WSMV 3.1.4.5.2.1): runs
         that keep leaving one would lock the user out of new sessions. The refusal this is
         for is NTLM over HTTP after the server closed an idle connection (an HTTP 400): the
-        common end of a run whose pools sat idle while a gate waited.
+        common end of a run whose pools sat idle while a gate waited. The bound keeps a slow
+        server from holding up the error being reported, or the process's exit past the
+        engine's 5 s grace.
         """
+        if pool.shell.id is None:  # never created: nothing on the server
+            return
+        selectors = SelectorSet()
+        selectors.add_option("ShellId", pool.shell.id)
+        uri = pool.shell.resource_uri
         if not afresh:
             try:
-                pool.close()
+                pool.connection.delete(uri, selector_set=selectors, timeout=_DELETE_SECONDS)
                 return
             except WinRMTransportError as err:  # answered, but refused: try a new login
                 log.debug("closing %s: %s", self.settings.display_url, err)
@@ -714,19 +725,21 @@ class LyncSession:
                 return
         fresh = self._wsman()
         try:
-            pool.shell.wsman = fresh
-            pool.close()
+            fresh.delete(uri, selector_set=selectors, timeout=_DELETE_SECONDS)
         except _CLOSE_FAILURES as err:
             log.debug("deleting a shell on %s afresh: %s", self.settings.display_url, err)
         finally:
             fresh.close()
 
     def _stop_quietly(self, ps: PowerShell) -> None:
+        """Stop a pipeline that ran out of time and drop its pool, deleting the shell (the
+        server answers, if slowly): its state is unknown, and it would count against the
+        user's shell quota until the idle timeout."""
         try:
             ps.stop()
         except (WinRMError, requests.exceptions.RequestException, OSError) as err:
             log.debug("stopping a timed-out pipeline on %s: %s", self.settings.display_url, err)
-        self._discard_pool(graceful=False)
+        self._discard_pool(graceful=True)
 
 
 # Statements of a batch shown in logs and errors before the rest are counted instead.

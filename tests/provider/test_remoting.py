@@ -16,7 +16,8 @@ from xml.etree import ElementTree
 
 import pytest
 from pypsrp.complex_objects import PSInvocationState
-from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.powershell import PowerShell
+from pypsrp.wsman import WSMan
 
 from lync_emulator.counters import Counter
 from lync_emulator.emulator import Emulator
@@ -282,8 +283,8 @@ def test_a_call_during_close_gets_a_pool_of_its_own(
     users = len(session.read(CmdletCall("Get-CsUser")))
     [channel] = session._idle
     assert channel.pool is not None
-    closing = channel.pool
-    close = closing.close
+    closing = channel.pool.connection  # the client that sends the shell's Delete
+    delete = closing.delete
     during: list[BaseException | int] = []
 
     def read_meanwhile() -> None:
@@ -292,13 +293,13 @@ def test_a_call_during_close_gets_a_pool_of_its_own(
         except BaseException as err:  # asserted on the main thread
             during.append(err)
 
-    def close_with_a_call_in_between() -> None:
+    def delete_with_a_call_in_between(*args: Any, **kwargs: Any) -> Any:
         reader = threading.Thread(target=read_meanwhile)
         reader.start()
         reader.join()
-        close()
+        return delete(*args, **kwargs)
 
-    closing.close = close_with_a_call_in_between  # type: ignore[method-assign]
+    closing.delete = delete_with_a_call_in_between  # type: ignore[method-assign]
     session.close()
     assert during == [users]
     # The closed pool's slot is back, empty, beside the slot the call opened for itself
@@ -404,6 +405,25 @@ def test_a_session_that_does_not_open_in_time_is_an_operation_timeout(
     assert caught.value.summary == "The session did not open within 2 s"
     assert "lync:operationTimeout" in caught.value.hint
     assert emu.counters[Counter.POOLS_OPENED, "frontend"] == 1  # no blind retry of the open
+    assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 0  # deleted, not left to count
+
+
+def test_a_pipeline_that_ran_out_of_time_leaves_no_shell_behind(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    """The pool of a timed-out call is dropped (its state is unknown), and its shell is
+    deleted: left, it would count against the user's MaxShellsPerUser for hours."""
+    emu = make_lync_emulator()
+    session = LyncSession(frontend_settings(emu, operation_timeout=2))
+    session.read(CmdletCall("Get-CsUser"))
+    emu.faults.hold_replies(30.0, "Get-CsUser")
+    with pytest.raises(OperationTimeoutError) as caught:
+        session.read(CmdletCall("Get-CsUser"))
+    emu.faults.release_replies()
+    assert caught.value.summary == "No answer within 2 s"
+    assert session.pools_open == 0
+    assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 0
+    assert emu.counters[Counter.POOLS_CLOSED, "frontend"] == 1
 
 
 def test_a_write_refused_unread_after_an_idle_connection_closed_is_sent_again(
@@ -786,16 +806,16 @@ def test_one_close_that_fails_does_not_keep_the_other_pools_open(
     frontend.read(CmdletCall("Get-CsUser"))
     edge.read(CmdletCall("Get-CsHostingProvider", {"LocalStore": SWITCH}))
     closes = 0
-    real_close = RunspacePool.close
+    real_delete = WSMan.delete
 
-    def close(pool: RunspacePool) -> None:
+    def delete(wsman: WSMan, *args: Any, **kwargs: Any) -> Any:
         nonlocal closes
         closes += 1
         if closes == 1:
             raise KeyError("ShellId")
-        real_close(pool)
+        return real_delete(wsman, *args, **kwargs)
 
-    monkeypatch.setattr(RunspacePool, "close", close)
+    monkeypatch.setattr(WSMan, "delete", delete)
     close_all_sessions()
     assert closes == 2
     assert lync_emulator.counters[Counter.POOLS_CLOSED, "edge"] == 1
