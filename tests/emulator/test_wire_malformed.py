@@ -8,11 +8,13 @@ numbers.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import random
 import select
 import socket
+import struct
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -335,3 +337,27 @@ def test_handler_bug_becomes_internal_error_fault(make_lync_emulator: Make) -> N
     with pytest.raises(WSManFaultError, match="boom") as caught:
         RunspacePool(client(emu)).open()
     assert caught.value.code == 0x80004005  # E_FAIL, as WinRM reports an internal error
+
+
+def test_a_command_refused_for_bad_psrp_data_takes_no_place_in_the_shell(
+    make_lync_emulator: Make,
+) -> None:
+    """Refused before it ran, the command is not one of the shell's MaxConcurrentCommands-
+    PerShell: the two places of this shell stay for two good commands."""
+    emu = make_lync_emulator(max_commands_per_shell=2)
+    with RunspacePool(client(emu)) as pool:
+        shell_id = str(pool.shell.id).upper()
+        # One whole fragment (MS-PSRP 2.2.4: object and fragment ids, start and end flags,
+        # length) of an object id no client message uses, holding no PSRP message.
+        fragment = struct.pack(">QQBI", 2**40, 0, 0b11, 4) + b"junk"
+        bad = (
+            f"<rsp:CommandLine CommandId='{uuid.uuid4()}'><rsp:Command>Invoke-Expression"
+            f"</rsp:Command><rsp:Arguments>{base64.b64encode(fragment).decode()}"
+            "</rsp:Arguments></rsp:CommandLine>"
+        )
+        status, answer = post(emu, envelope(SHELL + "Command", bad, shell_id))
+        assert (status, fault_code(answer)) == (500, SCHEMA_INVALID)
+        run(pool, "Get-CsHostingProvider")
+        run(pool, "Get-CsHostingProvider")
+        with pytest.raises(WSManFaultError, match="concurrent commands per shell"):
+            run(pool, "Get-CsHostingProvider")
