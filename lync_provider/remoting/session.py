@@ -152,12 +152,12 @@ _PARSE_FAILURES = (
     ValueError,
 )
 
+# The WS-Man OperationTimeout of a Delete of a shell being dropped; pypsrp waits 2 s more
+# for each HTTP answer, so a Delete the server does not answer ends within 7 s.
+_DELETE_SECONDS = 5
 # What closing a pool may raise. A close is best effort: even pypsrp failing on the reply
 # (its parse failures are the built-in exception types) goes to the debug log only, so
 # that one pool's close cannot keep the others open at exit.
-# The WS-Man OperationTimeout of a Delete of a shell being dropped (pypsrp waits 2 s more
-# for the HTTP answer).
-_DELETE_SECONDS = 5
 _CLOSE_FAILURES = (WinRMError, requests.exceptions.RequestException, OSError, *_PARSE_FAILURES)
 
 Records = list[dict[str, Any]]
@@ -697,22 +697,23 @@ class LyncSession:
             self._delete_shell(pool, afresh=True)
 
     def _delete_shell(self, pool: RunspacePool, *, afresh: bool) -> None:
-        """Delete the pool's shell, best effort and within :data:`_DELETE_SECONDS`, from its
-        own client unless ``afresh``, and from a new one (a connection and login of its own)
-        when that is refused.
+        """Delete the pool's shell, best effort, from its own client unless ``afresh``, and
+        from a new one (a connection and login of its own) when that is refused.
 
         A shell dropped without a Delete holds a place of the user's MaxShellsPerUser (25
         by default) until the idle timeout, hours by default (MS-WSMV 3.1.4.5.2.1): runs
         that keep leaving one would lock the user out of new sessions. The refusal this is
         for is NTLM over HTTP after the server closed an idle connection (an HTTP 400): the
-        common end of a run whose pools sat idle while a gate waited. The bound keeps a slow
-        server from holding up the error being reported, or the process's exit past the
-        engine's 5 s grace.
+        common end of a run whose pools sat idle while a gate waited. Each Delete asks the
+        server for an answer within :data:`_DELETE_SECONDS` (7 s at most on the wire), so a
+        slow server delays the error being reported, or the process's exit, by that much
+        and not by a whole read timeout; a new login adds its own requests.
         """
-        if pool.shell.id is None:  # never created: nothing on the server
+        shell_id = pool.shell.id
+        if not pool.shell.opened or shell_id is None:  # opened: Create answered
             return
         selectors = SelectorSet()
-        selectors.add_option("ShellId", pool.shell.id)
+        selectors.add_option("ShellId", shell_id)
         uri = pool.shell.resource_uri
         if not afresh:
             try:
@@ -732,12 +733,17 @@ class LyncSession:
             fresh.close()
 
     def _stop_quietly(self, ps: PowerShell) -> None:
-        """Stop a pipeline that ran out of time and drop its pool, deleting the shell (the
-        server answers, if slowly): its state is unknown, and it would count against the
-        user's shell quota until the idle timeout."""
+        """Stop a pipeline that ran out of its operation timeout and drop its pool: its state
+        is unknown. Its shell is deleted while the server answers (if slowly), as it would
+        count against the user's shell quota until the idle timeout."""
         try:
             ps.stop()
-        except (WinRMError, requests.exceptions.RequestException, OSError) as err:
+        except (requests.exceptions.RequestException, OSError) as err:
+            # The connection is lost: a Delete would wait on it too. The shell is left.
+            log.debug("stopping a timed-out pipeline on %s: %s", self.settings.display_url, err)
+            self._discard_pool(graceful=False)
+            return
+        except WinRMError as err:
             log.debug("stopping a timed-out pipeline on %s: %s", self.settings.display_url, err)
         self._discard_pool(graceful=True)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from lync_provider.lync.versions import DEFAULT_VERSION, ServerVersion
 from lync_provider.settings.endpoint import EndpointSettings, needs_password
@@ -132,9 +133,11 @@ def _endpoint(
     )
     if needs_password(auth):
         # Here rather than in the model, which stops at its first refusal (a bad URL).
-        for key, value in zip(credential_keys[:2], (username, password), strict=True):
+        for key, own, value in zip(
+            credential_keys[:2], (user_key, password_key), (username, password), strict=True
+        ):
             if not value:
-                problems.append(_missing_credential(key, credential_keys[2], auth))
+                problems.append(_missing_credential(key, own, credential_keys[2], auth))
     fields: dict[str, Any] = {
         "url": str(url),
         "auth": auth,
@@ -152,7 +155,17 @@ def _endpoint(
         settings = EndpointSettings.model_validate(fields)
     except ValidationError as err:
         said = frozenset({"credentials_missing"} if problems else ())  # _missing_credential
-        found = _problems(err, url_key, credential_keys, reported=said)
+        found = _problems(err.errors(), url_key, credential_keys, reported=said)
+        failed = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
+        if failed:
+            # pydantic checks the settings as a whole only once every field is valid: do it
+            # without the failed fields, so that those refusals are said now too.
+            rest = {k: v for k, v in fields.items() if k not in failed}
+            found += [
+                problem
+                for problem in _whole_model_problems(rest, url_key, credential_keys, said)
+                if problem not in found
+            ]
         raise _KeyProblemsError([*problems, *found]) from None
     if problems:
         raise _KeyProblemsError(problems)
@@ -187,12 +200,14 @@ def _tuning(get: Lookup, problems: list[str]) -> dict[str, Any]:
     return fields
 
 
-def _missing_credential(key: str, auth_key: str, auth: str) -> str:
+def _missing_credential(key: str, own: str, auth_key: str, auth: str) -> str:
+    """``key`` (the endpoint's ``own`` key or the shared one it falls back to) is not set."""
     bare = key.removeprefix(f"{NAMESPACE}:")
     secret = " --secret" if bare in SECRET_KEYS else ""
+    alone = "" if bare == own else f" (or {NAMESPACE}:{own}, for this endpoint alone)"
     return (
-        f"{key}: not set, and {auth_key} {auth.lower()} needs a user name and a password: "
-        f"run `pulumi config set{secret} {key}` or set {KEYS[bare]}"
+        f"{key}: not set, and {auth_key} {auth} needs a user name and a password: run "
+        f"`pulumi config set{secret} {key}`{alone} or set {KEYS[bare]}"
     )
 
 
@@ -264,7 +279,7 @@ _FIELD_KEYS = {
 
 
 def _problems(
-    err: ValidationError,
+    errors: Sequence[ErrorDetails],
     url_key: str,
     credential_keys: Sequence[str],
     *,
@@ -280,7 +295,7 @@ def _problems(
         "url": f"{NAMESPACE}:{url_key}",
     }
     problems = []
-    for e in err.errors():
+    for e in errors:
         if e["type"] in reported:
             continue
         worded = _in_config_terms(e["type"], keys)
@@ -289,6 +304,30 @@ def _problems(
             worded = keys.get(field, keys["url"]), str(e["msg"]).removeprefix("Value error, ")
         problems.append(f"{worded[0]}: {worded[1]}")
     return problems
+
+
+def _whole_model_problems(
+    fields: Mapping[str, Any], url_key: str, credential_keys: Sequence[str], said: frozenset[str]
+) -> list[str]:
+    """The refusals of the settings as a whole that ``fields`` meet (none of ``said``)."""
+    try:
+        EndpointSettings.model_validate(dict(fields))
+    except ValidationError as err:
+        whole = [e for e in err.errors() if e["type"] in _WHOLE_MODEL and e["type"] not in said]
+        return _problems(whole, url_key, credential_keys)
+    return []
+
+
+# EndpointSettings' refusals of the settings as a whole (PydanticCustomError types).
+_WHOLE_MODEL = frozenset(
+    {
+        "basic_not_latin1",
+        "basic_over_http",
+        "basic_encryption_always",
+        "ca_bundle_unverified",
+        "credentials_missing",
+    }
+)
 
 
 def _in_config_terms(kind: str, keys: Mapping[str, str]) -> tuple[str, str] | None:
@@ -331,7 +370,9 @@ def load_connections(get: Lookup) -> Connections:
         try:
             endpoints.append(_endpoint(get, url_key, *keys))
         except _KeyProblemsError as found:
-            problems += [p for p in found.problems if p not in problems]  # shared keys once
+            # A key the two endpoints share is said once (the front end's words).
+            said = {p.partition(": ")[0] for p in problems}
+            problems += [p for p in found.problems if p.partition(": ")[0] not in said]
             endpoints.append(None)
     if problems:
         return Connections(None, None, tuple(problems))

@@ -106,12 +106,15 @@ class EndpointSettings(BaseModel):
                 )
         return auth
 
+    @field_validator("url")
+    @classmethod
+    def _url_is_usable(cls, url: str | None) -> str | None:
+        if url is not None:
+            _check_url(url)
+        return url
+
     @model_validator(mode="after")
     def _check(self) -> EndpointSettings:
-        if (self.url is None) == (self.host is None):
-            raise ValueError("give either 'url' or 'host', not both and not neither")
-        if self.url is not None:
-            _check_url(self.url)
         tls = self.scheme == "https"
         # Each refusal has its own error type, so that the stack configuration's loader can
         # say it in terms of its keys (lync_provider.settings.connections).
@@ -143,6 +146,8 @@ class EndpointSettings(BaseModel):
                 "ca_bundle_unverified",
                 "ca_bundle is given but verify_certificate is off; choose one",
             )
+        if (self.url is None) == (self.host is None):
+            raise ValueError("give either 'url' or 'host', not both and not neither")
         # Last: the stack configuration's loader says a missing credential key by key, so the
         # refusals above are not hidden behind it.
         if needs_password(self.auth) and (not self.username or self.password is None):

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+import certifi
 import pulumi
 import pytest
 
@@ -270,6 +271,60 @@ def test_a_missing_credential_is_named_by_its_key(left_out: tuple[str, ...], exp
     config = {k: v for k, v in BASE.items() if k not in left_out}
     problem = load_connections(lookup_from(config, env={})).problem
     assert problem is not None and problem.split("; ")[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "keys"),
+    [
+        (  # a bad URL does not hide a refusal that needs no URL
+            {
+                "lync:frontEndUrl": "ftp://pool01.contoso.com/OcsPowershell",
+                "lync:caBundle": certifi.where(),
+                "lync:skipCertificateValidation": "true",
+            },
+            ["frontEndUrl", "caBundle"],
+        ),
+        (  # nor does a bad field one of the settings as a whole
+            {
+                "lync:frontEndUrl": "http://pool01.contoso.com/OcsPowershell",
+                "lync:auth": "basic",
+                "lync:poolsPerEndpoint": "99",
+            },
+            ["poolsPerEndpoint", "frontEndUrl"],
+        ),
+    ],
+    ids=["bad-url", "bad-field"],
+)
+def test_one_problem_does_not_hide_another(changes: dict[str, str], keys: list[str]) -> None:
+    config = {k: v for k, v in BASE.items() if k != "lync:edgeUrl"} | changes
+    problems = load_connections(lookup_from(config, env={})).problems
+    assert [p.split(":")[1] for p in problems] == keys
+
+
+def test_a_credential_both_endpoints_lack_is_said_once() -> None:
+    config = {
+        "lync:frontEndUrl": BASE["lync:frontEndUrl"],
+        "lync:edgeUrl": BASE["lync:edgeUrl"],
+        "lync:edgeAuth": "ntlm",
+    }
+    problems = load_connections(lookup_from(config, env={})).problems
+    assert [p.split(":")[1] for p in problems] == ["username", "password"]
+
+
+def test_a_credential_only_the_edge_needs_names_its_own_key_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(endpoint, "find_spec", lambda name: object())  # as if gssapi were there
+    config = {
+        "lync:frontEndUrl": BASE["lync:frontEndUrl"],
+        "lync:auth": "kerberos",  # the front end needs no password
+        "lync:username": "CONTOSO\\lyncadmin",
+        "lync:edgeUrl": BASE["lync:edgeUrl"],
+        "lync:edgeAuth": "ntlm",
+    }
+    [problem] = load_connections(lookup_from(config, env={})).problems
+    assert problem.startswith("lync:password: not set, and lync:edgeAuth ntlm needs")
+    assert "(or lync:edgePassword, for this endpoint alone)" in problem
 
 
 def test_a_bad_encryption_names_its_own_key() -> None:

@@ -408,6 +408,25 @@ def test_a_session_that_does_not_open_in_time_is_an_operation_timeout(
     assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 0  # deleted, not left to count
 
 
+def test_a_delete_the_server_does_not_answer_ends_at_its_own_bound(
+    make_lync_emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing asks the server to answer a Delete within _DELETE_SECONDS (pypsrp waits 2 s
+    more), not within a whole read timeout (here 20 + 5 s): a server that went silent holds
+    up an error, or the process's exit, by that much only."""
+    monkeypatch.setattr(session_module, "_DELETE_SECONDS", 1)
+    emu = make_lync_emulator()
+    session = LyncSession(frontend_settings(emu))
+    session.read(CmdletCall("Get-CsUser"))
+    emu.faults.ignore_next_requests(1)
+    started = time.monotonic()
+    session.close()
+    elapsed = time.monotonic() - started
+    emu.faults.hear_again()
+    assert elapsed < 1 + 2 + 5  # the bound and pypsrp's margin, far below the 25 s
+    assert emu.counters[Counter.SHELLS_OPEN, "frontend"] == 1  # unanswered, so it stays
+
+
 def test_a_pipeline_that_ran_out_of_time_leaves_no_shell_behind(
     make_lync_emulator: Callable[..., Emulator],
 ) -> None:
