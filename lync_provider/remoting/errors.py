@@ -147,7 +147,13 @@ class CommandNotFoundError(RemoteCommandError):
 
 
 class ConnectionFailedError(LyncRemotingError):
-    """The call could not be carried to the server or back."""
+    """The call could not be carried to the server or back.
+
+    ``before_sending``: it happened while the session was being opened, so no command of
+    the call reached the server (set by the session).
+    """
+
+    before_sending = False
 
 
 def credentials_hint(username: str, password: str, auth: str) -> str:
@@ -175,13 +181,7 @@ class CertificateValidationError(ConnectionFailedError):
 
 
 class TransportError(ConnectionFailedError):
-    """Network or HTTP failure: refused, reset, unreachable, HTTP 5xx, WS-Management fault.
-
-    ``before_sending``: it happened while the session was being opened, so no command of
-    the call reached the server (set by the session).
-    """
-
-    before_sending = False
+    """Network or HTTP failure: refused, reset, unreachable, HTTP 5xx, WS-Management fault."""
 
     default_hint = (
         "check that the host name resolves, the port is open through the firewall, and the "

@@ -267,9 +267,11 @@ class LyncSession:
 
         If the call fails in transit, ``confirm`` (a read-back that returns True when the
         change is in place) decides: applied means success, not applied means it is safe to
-        send once more. The read-back is retried through transport failures for as long as
-        one operation may take (``operation_timeout``): a reply lost in a short outage must
-        not leave the outcome unknown after a second. Without ``confirm``, or when the
+        send once more. A call that ran out of its operation timeout is settled the same way,
+        but not sent again when the read-back finds it not applied. The read-back is retried
+        through transport failures for as long as one operation may take
+        (``operation_timeout``): a reply lost in a short outage must not leave the outcome
+        unknown after a second. Without ``confirm``, or when the
         server stays unreadable that long, the failure is raised as
         :class:`WriteOutcomeUnknownError`. A shell the server had forgotten is different:
         the command was refused before it ran, so it is re-sent on a fresh pool.
@@ -290,11 +292,15 @@ class LyncSession:
         unsent = retry_if_exception(lambda e: isinstance(e, TransportError) and e.before_sending)
         try:
             return self._retrying(unsent, calls)(self._run_reopening, calls, tolerate=tolerate)
-        except TransportError as err:
+        except (TransportError, OperationTimeoutError) as err:
             if isinstance(err, WriteOutcomeUnknownError) or err.before_sending:
                 raise
+            # Ran out of time after the Command went: it may have run (a slow server), so it
+            # is settled by reading back, as a lost reply is.
+            timed_out = isinstance(err, OperationTimeoutError)
+            lost = "Connection lost" if not timed_out else err.summary
             unknown = WriteOutcomeUnknownError(
-                "Connection lost during a change",
+                f"{lost} during a change",
                 endpoint=err.endpoint,
                 command=err.command,
                 server_errors=err.server_errors,
@@ -312,6 +318,10 @@ class LyncSession:
             if applied:
                 log.warning("%s failed in transit but took effect: %s", _render(calls), err)
                 return Reply([], (), settled=True)
+            if timed_out:
+                # Not sent again: a server this slow would most likely time out once more.
+                err.add_note("Read back afterwards, it had not taken effect; nothing was changed.")
+                raise
             log.warning("%s failed in transit and did not take effect; sending it again", err)
             return self._run_reopening(calls, tolerate=tolerate)
 
@@ -422,7 +432,7 @@ class LyncSession:
             with self._channel(), SECRET_WINDOW.guarding(secret):
                 try:
                     pool = self._open_pool(calls)
-                except TransportError as unsent:
+                except ConnectionFailedError as unsent:
                     unsent.before_sending = True
                     raise
                 with self._translated(calls):

@@ -521,7 +521,7 @@ def test_a_session_that_failed_to_open_leaves_no_client_open(
             made.append(wsman)
             close()
 
-        wsman.transport.close = counted
+        wsman.transport.close = counted  # type: ignore[method-assign]
         return wsman
 
     monkeypatch.setattr(LyncSession, "_wsman", spied)
@@ -568,6 +568,55 @@ def test_a_400_after_the_command_ran_is_settled_by_reading_back_not_resent(
         session.close()
     made = [e.parameters["Identity"] for e in emu.audit.entries("New-CsHostingProvider")]
     assert made == ["before", "ran"]
+
+
+def _exists(session: LyncSession, identity: str) -> Callable[[], bool]:
+    """A write's read-back: whether the hosting provider is there."""
+    return lambda: bool(session.read(CmdletCall("Get-CsHostingProvider", {"Filter": identity})))
+
+
+def test_a_write_that_took_effect_but_answered_too_late_is_a_success(
+    make_lync_emulator: Callable[..., Emulator],
+) -> None:
+    """The New- ran; only its answer was slower than the operation timeout. The call is
+    settled by reading back, as a lost reply is, and is not sent twice."""
+    emu = make_lync_emulator()
+    session = LyncSession(frontend_settings(emu, operation_timeout=2))
+    session.read(CmdletCall("Get-CsUser"))
+    emu.faults.hold_replies(30.0, "New-CsHostingProvider")
+    try:
+        assert session.write(new_provider("slow"), confirm=_exists(session, "slow")) == []
+    finally:
+        emu.faults.release_replies()
+        session.close()
+    assert [e.parameters["Identity"] for e in emu.audit.entries("New-CsHostingProvider")] == [
+        "slow"
+    ]
+
+
+@pytest.mark.parametrize("confirmed", [True, False], ids=["read-back", "no-read-back"])
+def test_a_write_the_server_never_took_up_is_said_not_applied_or_unknown(
+    make_lync_emulator: Callable[..., Emulator], confirmed: bool
+) -> None:
+    """The Command got no answer at all (the server ignored it): with a read-back the error
+    says it did not take effect, and it is not sent again; without one the outcome is
+    unknown, and said so."""
+    emu = make_lync_emulator()
+    session = LyncSession(frontend_settings(emu, operation_timeout=2, connect_timeout=1))
+    session.read(CmdletCall("Get-CsUser"))
+    emu.faults.ignore_next_requests(1)
+    confirm = _exists(session, "ignored") if confirmed else None
+    expected = OperationTimeoutError if confirmed else WriteOutcomeUnknownError
+    with pytest.raises(expected) as caught:
+        session.write(new_provider("ignored"), confirm=confirm)
+    emu.faults.hear_again()
+    session.close()
+    assert emu.audit.entries("New-CsHostingProvider") == []
+    if confirmed:
+        assert caught.value.summary == "Connected, but no answer within 3 s"
+        assert "it had not taken effect" in "\n".join(caught.value.__notes__)
+    else:
+        assert caught.value.summary == "Connected, but no answer within 3 s during a change"
 
 
 def test_transport_failures_on_reads_are_retried(
