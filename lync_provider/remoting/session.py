@@ -268,7 +268,8 @@ class LyncSession:
         If the call fails in transit, ``confirm`` (a read-back that returns True when the
         change is in place) decides: applied means success, not applied means it is safe to
         send once more. A call that ran out of its operation timeout is settled the same way,
-        but not sent again when the read-back finds it not applied. The read-back is retried
+        but when the read-back finds it not applied its outcome stays unknown (the command
+        may still run) and it is not sent again. The read-back is retried
         through transport failures for as long as one operation may take
         (``operation_timeout``): a reply lost in a short outage must not leave the outcome
         unknown after a second. Without ``confirm``, or when the
@@ -319,9 +320,13 @@ class LyncSession:
                 log.warning("%s failed in transit but took effect: %s", _render(calls), err)
                 return Reply([], (), settled=True)
             if timed_out:
-                # Not sent again: a server this slow would most likely time out once more.
-                err.add_note("Read back afterwards, it had not taken effect; nothing was changed.")
-                raise
+                # Not sent again: a server this slow would most likely time out once more,
+                # and the command, stopped or not, may still take effect.
+                unknown.add_note(
+                    "Read back afterwards, it had not taken effect yet; the command may still "
+                    "have run, so it was not sent again."
+                )
+                raise unknown from err
             log.warning("%s failed in transit and did not take effect; sending it again", err)
             return self._run_reopening(calls, tolerate=tolerate)
 

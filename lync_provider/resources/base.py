@@ -295,7 +295,10 @@ class LyncProvider(ResourceProvider):
             yield
         except (LyncRemotingError, ConnectionConfigError) as err:
             log.debug("%s %r: could not %s", self.kind, target, action, exc_info=err)
-            raise LyncResourceError(f"{self.kind} {target!r}: could not {action}.\n{err}") from None
+            # The notes are what was found afterwards (a read-back's finding).
+            said = "\n".join([str(err), *getattr(err, "__notes__", ())])
+            message = f"{self.kind} {target!r}: could not {action}.\n{said}"
+            raise LyncResourceError(message) from None
 
     @staticmethod
     def to_parameters(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -160,10 +161,16 @@ def _endpoint(
         if failed:
             # pydantic checks the settings as a whole only once every field is valid: do it
             # without the failed fields, so that those refusals are said now too.
+            # Credentials are checked key by key above; without its URL the endpoint keeps
+            # the URL's scheme, which decides what Basic may do.
             rest = {k: v for k, v in fields.items() if k not in failed}
+            scheme = urlsplit(str(url)).scheme.lower()
+            if "url" in failed and scheme in ("http", "https"):
+                rest["use_tls"] = scheme == "https"
+            unsaid = said | {"credentials_missing"}
             found += [
                 problem
-                for problem in _whole_model_problems(rest, url_key, credential_keys, said)
+                for problem in _whole_model_problems(rest, url_key, credential_keys, unsaid)
                 if problem not in found
             ]
         raise _KeyProblemsError([*problems, *found]) from None

@@ -301,6 +301,20 @@ def test_one_problem_does_not_hide_another(changes: dict[str, str], keys: list[s
     assert [p.split(":")[1] for p in problems] == keys
 
 
+def test_the_second_look_keeps_what_the_keys_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checked again without its failed fields, the endpoint keeps the URL's scheme, and a
+    method that needs no password is not taken for the default that does."""
+    monkeypatch.setattr(endpoint, "find_spec", lambda name: None)  # gssapi missing
+    kerberos = {"lync:frontEndUrl": BASE["lync:frontEndUrl"], "lync:auth": "kerberos"}
+    [problem] = load_connections(lookup_from(kerberos, env={})).problems
+    assert problem.startswith("lync:auth: kerberos needs the Python package gssapi")
+    bad_port = {**BASE, "lync:frontEndUrl": "http://fe.contoso.com:99999/OcsPowershell"}
+    bad_port = {k: v for k, v in bad_port.items() if k != "lync:edgeUrl"}
+    problems = load_connections(lookup_from({**bad_port, "lync:auth": "basic"}, env={})).problems
+    assert len(problems) == 2 and "has an invalid port" in problems[0]
+    assert problems[1].startswith("lync:frontEndUrl: an http:// URL with lync:auth basic")
+
+
 def test_a_credential_both_endpoints_lack_is_said_once() -> None:
     config = {
         "lync:frontEndUrl": BASE["lync:frontEndUrl"],

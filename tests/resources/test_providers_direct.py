@@ -19,7 +19,7 @@ from lync_provider.resources import (
     HostingProviderProvider,
     LyncResourceError,
 )
-from lync_provider.resources.base import LyncProvider
+from lync_provider.resources.base import STATUS, LyncProvider
 from tests.resources.conftest import PROJECT, plain_config, store_state
 from tests.resources.scenarios import EXCHANGE_ONLINE, SCENARIOS, Scenario
 
@@ -73,6 +73,26 @@ def test_a_failed_create_leaves_nothing_behind(configured: Make, lync_emulator: 
     assert lync_emulator.run_cmdlet("Get-CsHostingProvider") == []
     cmdlets = [e.cmdlet for e in lync_emulator.audit.writes()]
     assert cmdlets == ["New-CsHostingProvider", "Remove-CsHostingProvider"]
+
+
+def test_a_create_the_server_went_silent_on_says_what_reading_back_found(
+    lync_emulator: Emulator,
+) -> None:
+    """The resource's error carries the session's notes: here that a read-back found the
+    object absent, though the command may yet run (so nothing was sent again)."""
+    provider = HostingProviderProvider()
+    config = {**plain_config(lync_emulator), "lync:operationTimeout": "2"}
+    config["lync:connectTimeout"] = "1"
+    provider.configure(ConfigureRequest(Config(config, PROJECT)))
+    provider.frontend().read(STATUS)  # the session is open, so the next request is a Command
+    lync_emulator.faults.ignore_next_requests(1)
+    with pytest.raises(LyncResourceError) as caught:
+        provider.create(provider.check({}, EXCHANGE_ONLINE).inputs)
+    lync_emulator.faults.hear_again()
+    text = str(caught.value)
+    assert "Connected, but no answer within 3 s during a change" in text
+    assert "it had not taken effect yet; the command may still have run" in text
+    assert lync_emulator.audit.writes() == []
 
 
 def test_errors_name_resource_cmdlet_server_words_and_fix(
