@@ -247,7 +247,8 @@ class ShellTable:
     # -- WSMan actions ------------------------------------------------------------------
 
     def create(self, shell_id: str, creation_data: bytes, owner: str) -> None:
-        self._check_quota(owner)  # before any work, as WinRM does
+        with self._lock:
+            self._check_quota(owner)  # before any work, as WinRM does
         shell = Shell(shell_id, owner)
         # The seconds a Lync session spends importing its module, before the pool is open.
         shell.opens_at = time.monotonic() + self.open_cost_s()
@@ -258,17 +259,14 @@ class ShellTable:
         with self._lock:
             if shell_id in self._shells:
                 raise wsman.invalid_request(f"a shell with ShellId {shell_id} already exists")
-            self._check_quota(owner, locked=True)  # again: a Create racing this one
+            self._check_quota(owner)  # again: a Create racing this one
             self._shells[shell_id] = shell
         self.counters.add(Counter.POOLS_OPENED, self.role)
         self.counters.add(Counter.SHELLS_OPEN, self.role)
 
-    def _check_quota(self, owner: str, *, locked: bool = False) -> None:
-        """Refuse a new shell for a user who holds ``max_shells_per_user`` of them."""
-        if not locked:
-            with self._lock:
-                self._check_quota(owner, locked=True)
-            return
+    def _check_quota(self, owner: str) -> None:
+        """Refuse a new shell for a user who holds ``max_shells_per_user`` of them (called
+        with the table's lock held)."""
         held = sum(other.owner == owner for other in self._shells.values())
         if held >= self.max_shells_per_user:
             raise wsman.shells_per_user_exceeded()

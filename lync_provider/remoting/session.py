@@ -734,11 +734,10 @@ class LyncSession:
             try:
                 pool.connection.delete(uri, selector_set=selectors, timeout=_DELETE_SECONDS)
                 return
-            except WinRMTransportError as err:  # answered, but refused: try a new login
-                log.debug("closing %s: %s", self.settings.display_url, err)
             except _CLOSE_FAILURES as err:
                 log.debug("closing %s: %s", self.settings.display_url, err)
-                return
+                if not isinstance(err, WinRMTransportError):  # answered and refused: go on
+                    return
         fresh = self._wsman()
         try:
             fresh.delete(uri, selector_set=selectors, timeout=_DELETE_SECONDS)
@@ -751,16 +750,14 @@ class LyncSession:
         """Stop a pipeline that ran out of its operation timeout and drop its pool: its state
         is unknown. Its shell is deleted while the server answers (if slowly), as it would
         count against the user's shell quota until the idle timeout."""
+        answered = True
         try:
             ps.stop()
-        except (requests.exceptions.RequestException, OSError) as err:
-            # The connection is lost: a Delete would wait on it too. The shell is left.
+        except (WinRMError, requests.exceptions.RequestException, OSError) as err:
             log.debug("stopping a timed-out pipeline on %s: %s", self.settings.display_url, err)
-            self._discard_pool(graceful=False)
-            return
-        except WinRMError as err:
-            log.debug("stopping a timed-out pipeline on %s: %s", self.settings.display_url, err)
-        self._discard_pool(graceful=True)
+            # A lost connection: a Delete would wait on it too, so the shell is left.
+            answered = isinstance(err, WinRMError)
+        self._discard_pool(graceful=answered)
 
 
 # Statements of a batch shown in logs and errors before the rest are counted instead.

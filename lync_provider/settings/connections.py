@@ -155,22 +155,19 @@ def _endpoint(
     try:
         settings = EndpointSettings.model_validate(fields)
     except ValidationError as err:
-        said = frozenset({"credentials_missing"} if problems else ())  # _missing_credential
-        found = _problems(err.errors(), url_key, credential_keys, reported=said)
+        found = _problems(err.errors(), url_key, credential_keys)
         failed = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
         if failed:
             # pydantic checks the settings as a whole only once every field is valid: do it
-            # without the failed fields, so that those refusals are said now too.
-            # Credentials are checked key by key above; without its URL the endpoint keeps
-            # the URL's scheme, which decides what Basic may do.
+            # without the failed fields, so that those refusals are said now too. Without
+            # its URL the endpoint keeps the URL's scheme, which decides what Basic may do.
             rest = {k: v for k, v in fields.items() if k not in failed}
             scheme = urlsplit(str(url)).scheme.lower()
             if "url" in failed and scheme in ("http", "https"):
                 rest["use_tls"] = scheme == "https"
-            unsaid = said | {"credentials_missing"}
             found += [
                 problem
-                for problem in _whole_model_problems(rest, url_key, credential_keys, unsaid)
+                for problem in _whole_model_problems(rest, url_key, credential_keys)
                 if problem not in found
             ]
         raise _KeyProblemsError([*problems, *found]) from None
@@ -286,16 +283,12 @@ _FIELD_KEYS = {
 
 
 def _problems(
-    errors: Sequence[ErrorDetails],
-    url_key: str,
-    credential_keys: Sequence[str],
-    *,
-    reported: frozenset[str] = frozenset(),
+    errors: Sequence[ErrorDetails], url_key: str, credential_keys: Sequence[str]
 ) -> list[str]:
     """Each problem under the key it came from (the endpoint's own username, password and
     auth keys for those fields), a refusal of the settings as a whole in the keys' terms
-    (:func:`_in_config_terms`), and the endpoint's URL key for the rest; none of the error
-    types ``reported`` already said key by key."""
+    (:func:`_in_config_terms`), and the endpoint's URL key for the rest. Missing
+    credentials are left out: :func:`_endpoint` says them key by key."""
     keys = {
         **{field: f"{NAMESPACE}:{key}" for field, key in _FIELD_KEYS.items()},
         **dict(zip(("username", "password", "auth"), credential_keys, strict=True)),
@@ -303,7 +296,7 @@ def _problems(
     }
     problems = []
     for e in errors:
-        if e["type"] in reported:
+        if e["type"] == "credentials_missing":
             continue
         worded = _in_config_terms(e["type"], keys)
         if worded is None:
@@ -314,26 +307,21 @@ def _problems(
 
 
 def _whole_model_problems(
-    fields: Mapping[str, Any], url_key: str, credential_keys: Sequence[str], said: frozenset[str]
+    fields: Mapping[str, Any], url_key: str, credential_keys: Sequence[str]
 ) -> list[str]:
-    """The refusals of the settings as a whole that ``fields`` meet (none of ``said``)."""
+    """The refusals of the settings as a whole that ``fields`` meet."""
     try:
         EndpointSettings.model_validate(dict(fields))
     except ValidationError as err:
-        whole = [e for e in err.errors() if e["type"] in _WHOLE_MODEL and e["type"] not in said]
+        whole = [e for e in err.errors() if e["type"] in _WHOLE_MODEL]
         return _problems(whole, url_key, credential_keys)
     return []
 
 
-# EndpointSettings' refusals of the settings as a whole (PydanticCustomError types).
+# EndpointSettings' refusals of the settings as a whole (PydanticCustomError types) that
+# do not name a field; missing credentials, the other one, are said key by key.
 _WHOLE_MODEL = frozenset(
-    {
-        "basic_not_latin1",
-        "basic_over_http",
-        "basic_encryption_always",
-        "ca_bundle_unverified",
-        "credentials_missing",
-    }
+    {"basic_not_latin1", "basic_over_http", "basic_encryption_always", "ca_bundle_unverified"}
 )
 
 
